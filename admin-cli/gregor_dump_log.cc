@@ -247,7 +247,20 @@ result<std::vector<std::byte>> read_whole(const storage::file_handle& file) {
     return out;
 }
 
-bool dump_offset_index(const storage::file_handle& file, int64_t base_offset) {
+void print_entry(const storage::offset_index::entry& e) {
+    std::cout << "offset: " << e.offset << " position: " << e.position << '\n';
+}
+
+void print_entry(const storage::time_index::entry& e) {
+    std::cout << "timestamp: " << e.timestamp << " offset: " << e.offset << '\n';
+}
+
+// Both index kinds dump alike: `decode(bytes)` checks the whole file, `raw_entry(at)` reads the
+// entry at `at` as stored, without a check, for an index that fails them. `label` names the
+// kind in the "is invalid" line.
+template <typename Decode, typename RawEntry>
+bool dump_index(const storage::file_handle& file, const char* label, size_t entry_size,
+                Decode decode, RawEntry raw_entry) {
     auto bytes = read_whole(file);
     if (!bytes) {
         std::cerr << "gregor-dump-log: " << bytes.error().message << '\n';
@@ -257,51 +270,45 @@ bool dump_offset_index(const storage::file_handle& file, int64_t base_offset) {
         std::cout << file.path().string() << " is empty.\n";
         return true;
     }
-    // Without the segment at hand any position is plausible: the log-size check is off.
-    auto idx = storage::offset_index::decode(base_offset, *bytes, UINT64_MAX);
+    auto idx = decode(*bytes);
     if (idx) {
-        for (const auto& e : idx->entries()) {
-            std::cout << "offset: " << e.offset << " position: " << e.position << '\n';
-        }
+        for (const auto& e : idx->entries()) print_entry(e);
         return true;
     }
     // Show the raw entries anyway: the broken one is what the reader is looking for.
-    for (size_t at = 0; at + storage::offset_index::kEntrySize <= bytes->size();
-         at += storage::offset_index::kEntrySize) {
-        std::cout << "offset: " << base_offset + wire::load_be<int32_t>(bytes->data() + at)
-                  << " position: " << wire::load_be<uint32_t>(bytes->data() + at + 4) << '\n';
+    for (size_t at = 0; at + entry_size <= bytes->size(); at += entry_size) {
+        print_entry(raw_entry(bytes->data() + at));
     }
-    std::cout << "Index " << file.path().filename().string()
+    std::cout << label << " " << file.path().filename().string()
               << " is invalid: " << idx.error().message << '\n';
     return false;
 }
 
+bool dump_offset_index(const storage::file_handle& file, int64_t base_offset) {
+    using storage::offset_index;
+    return dump_index(
+        file, "Index", offset_index::kEntrySize,
+        [&](std::span<const std::byte> bytes) {
+            // Without the segment at hand any position is plausible: the log-size check is off.
+            return offset_index::decode(base_offset, bytes, UINT64_MAX);
+        },
+        [&](const std::byte* at) {
+            return offset_index::entry{base_offset + wire::load_be<int32_t>(at),
+                                       wire::load_be<uint32_t>(at + 4)};
+        });
+}
+
 bool dump_time_index(const storage::file_handle& file, int64_t base_offset) {
-    auto bytes = read_whole(file);
-    if (!bytes) {
-        std::cerr << "gregor-dump-log: " << bytes.error().message << '\n';
-        return false;
-    }
-    if (bytes->empty()) {
-        std::cout << file.path().string() << " is empty.\n";
-        return true;
-    }
-    auto idx = storage::time_index::decode(base_offset, *bytes, INT64_MAX);
-    if (idx) {
-        for (const auto& e : idx->entries()) {
-            std::cout << "timestamp: " << e.timestamp << " offset: " << e.offset << '\n';
-        }
-        return true;
-    }
-    for (size_t at = 0; at + storage::time_index::kEntrySize <= bytes->size();
-         at += storage::time_index::kEntrySize) {
-        std::cout << "timestamp: " << wire::load_be<int64_t>(bytes->data() + at)
-                  << " offset: " << base_offset + wire::load_be<int32_t>(bytes->data() + at + 8)
-                  << '\n';
-    }
-    std::cout << "Time index " << file.path().filename().string()
-              << " is invalid: " << idx.error().message << '\n';
-    return false;
+    using storage::time_index;
+    return dump_index(
+        file, "Time index", time_index::kEntrySize,
+        [&](std::span<const std::byte> bytes) {
+            return time_index::decode(base_offset, bytes, INT64_MAX);
+        },
+        [&](const std::byte* at) {
+            return time_index::entry{wire::load_be<int64_t>(at),
+                                     base_offset + wire::load_be<int32_t>(at + 8)};
+        });
 }
 
 bool dump_file(const fs::path& path, const options& opts) {

@@ -69,10 +69,12 @@ public:
     void i16(int16_t& v) { read(v); }
     void i32(int32_t& v) { read(v); }
     void i64(int64_t& v) { read(v); }
+    // Only 0 and 1 are booleans: one value, one encoding.
     void boolean(bool& v) {
         int8_t b = 0;
         read(b);
-        v = b != 0;
+        if (b != 0 && b != 1) ok_ = false;
+        v = b == 1;
     }
     void string(std::string& s) {
         std::optional<std::string> o;

@@ -3,6 +3,8 @@ GREGOR_PACKAGES=(
     g++ cmake make ccache pkg-config
     libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
     libgtest-dev libgmock-dev libbenchmark-dev
+    clang-14 libclang-rt-14-dev
+    libasio-dev libzookeeper-mt-dev zookeeper default-jre-headless
 )
 
 gregor_install_deps() {
@@ -20,6 +22,9 @@ gregor_install_deps() {
 }
 
 # ccache keeps rebuilds of an unchanged tree fast.
+# Clones in different folders share cache entries: paths are taken relative to the repository.
 if command -v ccache >/dev/null 2>&1; then
     export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+    export CCACHE_NOHASHDIR=true
 fi

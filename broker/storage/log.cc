@@ -431,9 +431,12 @@ status log::flush() {
         generation = truncations_;
         unflushed = unflushed_messages_.load();
         if (target <= recovery_point_.load() && unflushed == 0) return {};
-        for (const auto& seg : segments_) {
-            if (seg->next_offset() > recovery_point_.load() || seg == segments_.back()) {
-                targets.push_back(seg->sync_targets_now());
+        // A segment ends where the next begins; base offsets never change, unlike the active
+        // segment's next offset, which its owner thread moves without this lock.
+        for (size_t i = 0; i < segments_.size(); ++i) {
+            const bool last = i + 1 == segments_.size();
+            if (last || segments_[i + 1]->base_offset() > recovery_point_.load()) {
+                targets.push_back(segments_[i]->sync_targets_now());
             }
         }
     }

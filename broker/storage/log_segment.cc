@@ -82,13 +82,15 @@ fs::path log_segment::time_index_path() const {
 result<std::unique_ptr<log_segment>> log_segment::create(const fs::path& dir, int64_t base_offset,
                                                          options opts) {
     std::unique_ptr<log_segment> seg(new log_segment(dir, base_offset, opts));
-    auto f = file_handle::open(seg->log_path(), true);
-    if (!f) return f.error();
-    if (auto s = (*f)->truncate(0); !s.ok()) return s;
-    // Index files of an earlier segment with this base offset would describe other bytes.
-    for (const auto& p : {seg->index_path(), seg->time_index_path()}) {
+    // A fresh file rather than a truncated one: on ext4, closing a file that was truncated
+    // starts writeback of everything written to it since (auto_da_alloc), on whatever thread
+    // closes it. Index files of an earlier segment with this base offset go too: they would
+    // describe other bytes.
+    for (const auto& p : {seg->log_path(), seg->index_path(), seg->time_index_path()}) {
         if (auto s = remove_file(p); !s.ok()) return s;
     }
+    auto f = file_handle::open(seg->log_path(), true);
+    if (!f) return f.error();
     seg->files_.store(std::make_shared<files>(
         files{std::move(*f), offset_index(base_offset), time_index(base_offset)}));
     return seg;

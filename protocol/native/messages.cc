@@ -26,7 +26,8 @@ template <typename A> void io(A& a, metadata_response& m) {
         a.i32(b.node_id); a.string(b.host); a.i32(b.port); a.nullable_string(b.rack);
     });
     a.array(m.topics, [&](auto& t) {
-        a.i16(t.error_code); a.string(t.error_message); a.string(t.name); a.boolean(t.is_internal);
+        a.i16(t.error_code); a.string(t.error_message); a.string(t.name); a.string(t.topic_id);
+        a.boolean(t.is_internal);
         a.array(t.partitions, [&](auto& p) {
             a.i16(p.error_code); a.i32(p.partition); a.i32(p.leader); a.i32(p.leader_epoch);
             a.array(p.replicas, [&](auto& r) { a.i32(r); });
@@ -152,6 +153,16 @@ template <typename A> void io(A& a, alter_configs_response& m) {
     });
 }
 
+template <typename A> void io(A& a, create_partitions_request& m) {
+    a.array(m.topics, [&](auto& t) { a.string(t.name); a.i32(t.count); });
+    a.i32(m.timeout_ms);
+    a.boolean(m.validate_only);
+}
+
+template <typename A> void io(A& a, create_partitions_response& m) {
+    a.array(m.topics, [&](auto& t) { a.string(t.name); a.i16(t.error_code); a.string(t.error_message); });
+}
+
 void patch_length(std::vector<std::byte>& frame) {
     wire::store_be<int32_t>(frame.data(), static_cast<int32_t>(frame.size() - 4));
 }
@@ -169,6 +180,7 @@ const char* api_name(int16_t key) noexcept {
     case api_key::delete_topics: return "DeleteTopics";
     case api_key::describe_configs: return "DescribeConfigs";
     case api_key::alter_configs: return "AlterConfigs";
+    case api_key::create_partitions: return "CreatePartitions";
     }
     return "Unknown";
 }
@@ -263,5 +275,7 @@ GREGOR_NATIVE_MESSAGE(describe_configs_request)
 GREGOR_NATIVE_MESSAGE(describe_configs_response)
 GREGOR_NATIVE_MESSAGE(alter_configs_request)
 GREGOR_NATIVE_MESSAGE(alter_configs_response)
+GREGOR_NATIVE_MESSAGE(create_partitions_request)
+GREGOR_NATIVE_MESSAGE(create_partitions_response)
 
 }  // namespace gregor::native

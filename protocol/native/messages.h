@@ -34,8 +34,9 @@ enum class api_key : int16_t {
     delete_topics = 6,
     describe_configs = 7,
     alter_configs = 8,
+    create_partitions = 9,
 };
-inline constexpr int16_t kMaxApiKey = 8;
+inline constexpr int16_t kMaxApiKey = 9;
 const char* api_name(int16_t key) noexcept;
 
 struct request_header {
@@ -79,6 +80,7 @@ struct metadata_response {
         int16_t error_code = 0;
         std::string error_message;
         std::string name;
+        std::string topic_id;  // Kafka's 22-character base64 UUID; empty when unknown
         bool is_internal = false;
         std::vector<partition> partitions;
     };
@@ -280,6 +282,25 @@ struct alter_configs_response {
         std::string error_message;
     };
     std::vector<resource> resources;
+};
+
+// ---- CreatePartitions (9)
+struct create_partitions_request {
+    struct topic {
+        std::string name;
+        int32_t count = 0;  // the new total number of partitions
+    };
+    std::vector<topic> topics;
+    int32_t timeout_ms = 30000;
+    bool validate_only = false;
+};
+struct create_partitions_response {
+    struct topic {
+        std::string name;
+        int16_t error_code = 0;
+        std::string error_message;
+    };
+    std::vector<topic> topics;
 };
 
 // ---- Frames

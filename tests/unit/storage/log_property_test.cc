@@ -3,6 +3,7 @@
 // predicted), timestamp lookups, truncations, retention by time and size, flushes, clean
 // reopens and crash reopens. Small segments and a small index interval make many segments and
 // index entries. The seed is fixed (printed on failure); GREGOR_TEST_SEED=<n> replays another.
+// It runs in /dev/shm when there is one (see memory_temp_base()).
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -289,7 +290,10 @@ protected:
 
     const uint64_t seed_;
     std::mt19937_64 rng_;
-    temp_dir tmp_;
+    // Thousands of flushes and reopens: on tmpfs the run takes seconds even when the disk is
+    // busy. Durability itself is tested on disk in log_test.cc (GREGOR_TEST_ON_DISK=1 runs
+    // this one on disk too).
+    temp_dir tmp_{memory_temp_base()};
     fs::path dir_ = tmp_.path() / "prop-0";
     fake_clock clock_;
     log_config config_;

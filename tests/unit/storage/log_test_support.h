@@ -40,12 +40,29 @@ using bytes = std::vector<std::byte>;
 
 // ---- the filesystem ---------------------------------------------------------------------
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at destruction.
+// Where temporary directories go: $TMPDIR, else /tmp.
+inline fs::path default_temp_base() {
+    const char* base = std::getenv("TMPDIR");
+    return base && *base ? fs::path(base) : fs::path("/tmp");
+}
+
+// A memory-backed base (/dev/shm, where fsync costs nothing) for tests that check logic rather
+// than durability and would otherwise spend their time waiting for a shared disk; the default
+// base when there is none or GREGOR_TEST_ON_DISK is set.
+inline fs::path memory_temp_base() {
+    std::error_code ec;
+    if (!std::getenv("GREGOR_TEST_ON_DISK") && fs::is_directory("/dev/shm", ec) &&
+        ::access("/dev/shm", W_OK) == 0) {
+        return "/dev/shm";
+    }
+    return default_temp_base();
+}
+
+// A fresh directory under `base`, removed with everything in it at destruction.
 class temp_dir {
 public:
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/gregor-log-test-XXXXXX";
+    explicit temp_dir(const fs::path& base = default_temp_base()) {
+        std::string tmpl = (base / "gregor-log-test-XXXXXX").string();
         if (::mkdtemp(tmpl.data()) == nullptr) {
             ADD_FAILURE() << "mkdtemp " << tmpl << " failed";
         }
