@@ -23,7 +23,10 @@ constexpr size_t kOpsPerMulti = 1000;
 
 std::string join(const auto& ids) {
     std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
+    for (const auto& id : ids) {
+        if (!out.empty()) out += ',';
+        out += std::to_string(id);
+    }
     return out;
 }
 

@@ -107,6 +107,24 @@ TEST_F(end_to_end, AdminClientCreatesDescribesListsAndDeletesTopics) {
     }));
 }
 
+// A CreateTopics answered without error means the partitions are served: the first produce
+// must not meet NOT_LEADER_OR_FOLLOWER. (Regression: the controller's LeaderAndIsr and
+// UpdateMetadata ran concurrently on the broker's loop, so Metadata could name the leader
+// before the partition existed here.)
+TEST_F(end_to_end, ProduceRightAfterCreateTopicsSucceeds) {
+    raw_connection c(broker_->port());
+    for (int i = 0; i < 30; ++i) {
+        const std::string topic = "instant-" + std::to_string(i);
+        auto t = create_topic(c, topic, 2);
+        ASSERT_EQ(t.error_code, 0) << t.error_message;
+        for (int32_t p = 0; p < 2; ++p) {
+            auto r = produce(c, topic, p, make_batch({"first"}));
+            ASSERT_EQ(r.error_code, 0) << topic << "-" << p << ": " << name_of(r.error_code) << ": " << r.error_message;
+            EXPECT_EQ(r.base_offset, 0);
+        }
+    }
+}
+
 TEST_F(end_to_end, BatchesProducedWithEachAcksAreFetchedBackByteIdentical) {
     raw_connection c(broker_->port());
     auto t = create_topic(c, "events");

@@ -60,7 +60,22 @@ TEST(lifecycle, SigtermShutsDownCleanlyAndTheRestartNeedsNoRecovery) {
             ASSERT_EQ(r.error_code, 0) << r.error_message;
         }
     }
+    // At the signal: one connection idle, one with a long-polling fetch in flight. The fetch is
+    // finished (answered) before the broker goes.
+    raw_connection idle(broker->port());
+    raw_connection polling(broker->port());
+    native::fetch_request poll;
+    poll.max_wait_ms = 1500;
+    poll.topics.push_back({"durable", {{0, -1, 40, 1048576}}});  // the log end
+    const int32_t poll_id = polling.send_request(native::api_key::fetch, poll);
+    ASSERT_FALSE(polling.read_reply(200ms).has_value()) << "the fetch at the log end did not wait";
     EXPECT_EQ(broker->terminate(), 0);
+    auto answered = polling.read_reply(1s);
+    ASSERT_TRUE(answered.has_value()) << "the in-flight fetch was dropped at shutdown";
+    EXPECT_EQ(answered->correlation_id, poll_id);
+    EXPECT_TRUE(answered->error.ok());
+    EXPECT_TRUE(polling.wait_closed(1s));
+    EXPECT_TRUE(idle.wait_closed(1s));
     EXPECT_TRUE(fs::exists(broker->log_dir() / kCleanShutdownMarker));
     const std::string stop_output = broker->output_since_start();
     EXPECT_NE(stop_output.find("shut down cleanly"), std::string::npos);

@@ -1,12 +1,15 @@
 // gregor-test-zookeeper start|stop DIR: the ctest fixture behind tests/support/shared_zookeeper.h.
 // `start` runs a detached keeper process that owns a zookeeper_server (a real ZooKeeper on a free
-// port), writes DIR/port and DIR/pid, and returns once the server answers; `stop` ends the
-// keeper by the PID in DIR/pid (the keeper stops ZooKeeper on its way out) and removes DIR.
-// The keeper also ends by itself when the process that ran `start` (ctest) is gone, or after
-// GREGOR_TEST_ZOOKEEPER_LIFETIME seconds (default 1800), so an interrupted ctest run leaves
-// nothing behind; ZooKeeper dies with the keeper.
+// port), writes DIR/port and DIR/pid, and returns once the server answers. Each ctest run that
+// uses DIR is an owner (the PID of the process that ran `start`, listed in DIR/owners): a second
+// run in the same build directory shares the running server instead of replacing it under the
+// first, and `stop` ends the keeper (which stops ZooKeeper on its way out) and removes DIR only
+// when no other owner is left. The keeper also ends by itself once none of its owners is alive,
+// or after GREGOR_TEST_ZOOKEEPER_LIFETIME seconds (default 1800), so an interrupted ctest run
+// leaves nothing behind; ZooKeeper dies with the keeper. DIR.lock serialises start and stop.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -55,7 +59,45 @@ pid_t live_keeper(const fs::path& dir) {
     return cmdline.find("gregor-test-zookeeper") != std::string::npos ? pid : -1;
 }
 
-int stop(const fs::path& dir) {
+bool alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+// The owners listed in DIR/owners that are still running.
+std::set<pid_t> live_owners(const fs::path& dir) {
+    std::set<pid_t> out;
+    std::ifstream in(dir / "owners");
+    for (pid_t pid = 0; in >> pid;) {
+        if (alive(pid)) out.insert(pid);
+    }
+    return out;
+}
+
+void write_owners(const fs::path& dir, const std::set<pid_t>& owners) {
+    std::string text;
+    for (const pid_t p : owners) text += std::to_string(p) + " ";
+    write_atomically(dir / "owners", text);
+}
+
+// Holds DIR.lock (an flock) for its lifetime.
+class dir_lock {
+public:
+    explicit dir_lock(const fs::path& dir) {
+        fs::create_directories(dir.parent_path());
+        fd_ = ::open((dir.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+    }
+    ~dir_lock() { release(); }
+    // Also for a forked child, which must not keep the parent's lock alive.
+    void release() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+// Ends the keeper (if any) and removes DIR.
+void stop_keeper(const fs::path& dir) {
     const pid_t pid = live_keeper(dir);
     if (pid > 0) {
         ::kill(pid, SIGTERM);
@@ -68,10 +110,22 @@ int stop(const fs::path& dir) {
     }
     std::error_code ec;
     fs::remove_all(dir, ec);
+}
+
+int stop(const fs::path& dir) {
+    dir_lock lock(dir);
+    auto owners = live_owners(dir);
+    owners.erase(::getppid());
+    if (!owners.empty() && live_keeper(dir) > 0) {
+        write_owners(dir, owners);
+        std::cout << "the shared ZooKeeper stays up for " << owners.size() << " other run(s)\n";
+        return 0;
+    }
+    stop_keeper(dir);
     return 0;
 }
 
-[[noreturn]] void keep(const fs::path& dir, pid_t owner) {
+[[noreturn]] void keep(const fs::path& dir) {
     ::setsid();
     const int null_fd = ::open("/dev/null", O_RDWR);
     const int out_fd = ::open((dir / "keeper.out").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -96,8 +150,8 @@ int stop(const fs::path& dir) {
         while (clock_type::now() < end) {
             timespec wait{1, 0};
             if (::sigtimedwait(&set, nullptr, &wait) > 0) break;
-            if (::kill(owner, 0) != 0 && errno == ESRCH) {
-                std::cout << "the process that started the keeper (" << owner << ") is gone" << std::endl;
+            if (live_owners(dir).empty()) {
+                std::cout << "no run that uses this server is left" << std::endl;
                 break;
             }
         }
@@ -110,15 +164,32 @@ int stop(const fs::path& dir) {
 }
 
 int start(const fs::path& dir) {
-    if (fs::exists(dir)) stop(dir);
-    fs::create_directories(dir);
+    dir_lock lock(dir);
     const pid_t owner = ::getppid();
+    if (live_keeper(dir) > 0) {
+        std::ifstream in(dir / "port");
+        int port = 0;
+        if ((in >> port) && port > 0 && gregor::test_support::zookeeper_answers(static_cast<uint16_t>(port))) {
+            auto owners = live_owners(dir);
+            owners.insert(owner);
+            write_owners(dir, owners);
+            std::cout << "sharing the running ZooKeeper on 127.0.0.1:" << port << " with " << owners.size() - 1
+                      << " other run(s)\n";
+            return 0;
+        }
+    }
+    stop_keeper(dir);  // a stale one
+    fs::create_directories(dir);
+    write_owners(dir, {owner});
     const pid_t pid = ::fork();
     if (pid < 0) {
         std::cerr << "fork: " << std::strerror(errno) << "\n";
         return 1;
     }
-    if (pid == 0) keep(dir, owner);
+    if (pid == 0) {
+        lock.release();
+        keep(dir);
+    }
     const auto deadline = clock_type::now() + 90s;
     for (;;) {
         std::ifstream in(dir / "port");

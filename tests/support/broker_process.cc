@@ -81,8 +81,22 @@ broker_process::broker_process(broker_options options, ready_level level, std::c
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     port_ = options_.port != 0 ? options_.port : free_port();
-    write_config();
-    start(level, timeout);
+    try {
+        write_config();
+        start(level, timeout);
+    } catch (...) {
+        // No destructor runs for an object whose constructor throws: clean up here. The
+        // exception carries the broker's output.
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            reap_blocking(10s);
+        }
+        if (std::getenv("GREGOR_KEEP_TEST_DIRS") == nullptr) {
+            std::error_code ec;
+            fs::remove_all(dir_, ec);
+        }
+        throw;
+    }
 }
 
 broker_process::~broker_process() {
@@ -124,7 +138,10 @@ void broker_process::start(ready_level level, std::chrono::milliseconds timeout)
     const fs::path err = dir_ / "broker.err";
     output_start_ = file_size_or_zero(out);
     error_start_ = file_size_or_zero(err);
-    std::vector<std::string> args = {GREGOR_SERVER_PATH, config_file().string()};
+    // GREGOR_SERVER_BINARY runs the same tests against another build (a sanitizer build, say).
+    const char* binary = std::getenv("GREGOR_SERVER_BINARY");
+    std::vector<std::string> args = {binary != nullptr && *binary != '\0' ? binary : GREGOR_SERVER_PATH,
+                                     config_file().string()};
     for (const auto& [k, v] : options_.overrides) {
         args.push_back("--override");
         args.push_back(k + "=" + v);

@@ -8,7 +8,8 @@
 // the tail of its output. restart() starts it again on the same directory and port.
 // The destructor SIGKILLs the process if it still runs (by PID), prints its output when the
 // current test has failed, and removes the directory (kept when GREGOR_KEEP_TEST_DIRS is set).
-// The broker dies with the test process (PR_SET_PDEATHSIG).
+// The broker dies with the test process (PR_SET_PDEATHSIG). The binary is the build's
+// gregor-server, or $GREGOR_SERVER_BINARY when set.
 // Not thread-safe: drive it from the test's main thread; port()/pid() are plain reads.
 #pragma once
 

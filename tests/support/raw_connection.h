@@ -72,7 +72,8 @@ public:
         return id;
     }
 
-    // Reads one response frame; nullopt when the connection closes or `timeout` passes first.
+    // Reads one response frame; nullopt when the connection closes or `timeout` passes first
+    // (after a timeout in the middle of a frame the connection is out of step: use a new one).
     std::optional<reply> read_reply(std::chrono::milliseconds timeout = 10s);
 
     // Sends a request and reads its response; throws std::runtime_error when none comes within
