@@ -51,23 +51,23 @@ public:
 
     // Writes the config and starts the broker (see start()).
     explicit broker_process(broker_options options, ready_level level = ready_level::registered,
-                            std::chrono::milliseconds timeout = 30s);
+                            std::chrono::milliseconds timeout = 60s);
     ~broker_process();
     broker_process(const broker_process&) = delete;
     broker_process& operator=(const broker_process&) = delete;
 
     // Starts the process and waits for `level`. REQUIRES: not running.
-    void start(ready_level level = ready_level::registered, std::chrono::milliseconds timeout = 30s);
+    void start(ready_level level = ready_level::registered, std::chrono::milliseconds timeout = 60s);
     // Waits up to `timeout` for `level`; throws (with the output tail) when the process exits or
     // the deadline passes first.
-    void wait_ready(ready_level level, std::chrono::milliseconds timeout = 30s);
+    void wait_ready(ready_level level, std::chrono::milliseconds timeout = 60s);
     // SIGTERM, then waits up to `timeout` for the exit; returns the exit code (128 + signal when
     // killed by a signal). If it has not exited by then: SIGKILL, and -1.
     int terminate(std::chrono::milliseconds timeout = 30s);
     // SIGKILL and reap.
     void kill();
     // terminate() if running, then start() on the same directory and port.
-    void restart(ready_level level = ready_level::registered, std::chrono::milliseconds timeout = 30s);
+    void restart(ready_level level = ready_level::registered, std::chrono::milliseconds timeout = 60s);
     // Waits up to `timeout` for the process to exit by itself; its exit code as terminate().
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
