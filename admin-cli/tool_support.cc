@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/clock.h"
+
 namespace gregor::tools {
 namespace {
 
@@ -116,9 +118,7 @@ bool property_is_true(const std::string& value) {
 }
 
 int64_t current_time_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 void install_stop_signals() {

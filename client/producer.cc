@@ -13,6 +13,7 @@
 #include "client/network_client.h"
 #include "client/partitioner.h"
 #include "client/record_accumulator.h"
+#include "common/clock.h"
 #include "common/logger.h"
 
 namespace gregor::client {
@@ -22,9 +23,7 @@ using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 int64_t now_ms() {
-    return std::chrono::duration_cast<milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 // Waits on `cv` until `pred` or `timeout`; a timeout of milliseconds::max() waits forever.

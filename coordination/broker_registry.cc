@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/clock.h"
 #include "common/logger.h"
 #include "coordination/zk_paths.h"
 
@@ -15,9 +16,7 @@ std::shared_ptr<spdlog::logger> log() {
 }
 
 int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 std::optional<int32_t> parse_id(const std::string& s) {

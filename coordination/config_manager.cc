@@ -4,6 +4,7 @@
 #include <charconv>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/logger.h"
 #include "coordination/zk_paths.h"
 
@@ -102,9 +103,7 @@ zk_status config_manager::process_changes() {
         primed_ = true;
         return {};
     }
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_ms = wall_clock_ms();
     for (const auto& [seq, name] : changes) {
         const std::string path = parent + "/" + name;
         auto node = zk_.get(path);

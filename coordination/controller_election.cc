@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "common/clock.h"
 #include "common/logger.h"
 #include "coordination/zk_paths.h"
 
@@ -14,9 +15,7 @@ std::shared_ptr<spdlog::logger> log() {
 }
 
 int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 }  // namespace

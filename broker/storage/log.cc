@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "common/clock.h"
 #include "common/invariant.h"
 #include "common/logger.h"
 #include "common/record_batch.h"
@@ -96,9 +97,7 @@ log::log(log_options opts)
 
 int64_t log::now_ms() const {
     if (opts_.clock) return opts_.clock();
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 log_segment::options log::segment_options() const {

@@ -10,6 +10,7 @@
 
 #include "broker/storage/file_handle.h"
 #include "broker/storage/offset_checkpoint.h"
+#include "common/clock.h"
 #include "common/logger.h"
 
 namespace gregor::storage {
@@ -38,9 +39,7 @@ log_manager::~log_manager() {
 
 int64_t log_manager::now_ms() const {
     if (cfg_.clock) return cfg_.clock();
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 result<std::unique_ptr<log_manager>> log_manager::open(log_manager_config cfg) {

@@ -3,14 +3,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/clock.h"
 #include "tests/support/shared_zookeeper.h"
 
 namespace gregor::integration {
 
 int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return wall_clock_ms();
 }
 
 std::unique_ptr<broker_process> start_broker(std::map<std::string, std::string> properties, int32_t broker_id,

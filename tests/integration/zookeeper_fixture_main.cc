@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/local_host.h"
 #include "tests/support/shared_zookeeper.h"
 #include "tests/support/zookeeper_server.h"
 
@@ -34,12 +35,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using gregor::test_support::slurp;
 
 void write_atomically(const fs::path& p, const std::string& text) {
     const fs::path tmp = p.string() + ".tmp";

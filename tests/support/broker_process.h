@@ -23,13 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/local_host.h"
+
 namespace gregor::test_support {
 
 using namespace std::chrono_literals;
-
-// A free TCP port on 127.0.0.1 (bound to port 0 and released; another process may take it
-// first, which the listener would report at start-up).
-uint16_t free_port();
 
 struct broker_options {
     int32_t broker_id = 0;

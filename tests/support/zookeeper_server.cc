@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/local_host.h"
+
 namespace gregor::test_support {
 namespace fs = std::filesystem;
 namespace {
@@ -42,23 +44,6 @@ std::string class_path() {
         cp += p.string();
     }
     return cp;
-}
-
-uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof(addr);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        ::close(fd);
-        throw std::runtime_error("bind: " + std::string(std::strerror(errno)));
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
 }
 
 std::string tail_of(const fs::path& file, size_t bytes = 4000) {

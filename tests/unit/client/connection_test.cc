@@ -11,6 +11,7 @@
 
 #include "client/connection.h"
 #include "client/event_loop.h"
+#include "tests/support/local_host.h"
 #include "tests/unit/client/fake_cluster.h"
 
 namespace gregor::client {
@@ -19,19 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using test::fake_cluster;
 using test::hook_action;
-
-// A port nothing listens on: bound, then closed.
-uint16_t dead_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 struct connection_test : ::testing::Test {
     fake_cluster cluster{1};
@@ -84,7 +72,9 @@ TEST_F(connection_test, AnswersPipelinedRequestsInOrder) {
 }
 
 TEST_F(connection_test, RefusedConnectionIsNetworkException) {
-    conn = loop.call([&] { return connection::create(loop, {"127.0.0.1", dead_port()}, {}); });
+    // A port just bound and released: nothing listens there.
+    const uint16_t dead_port = test_support::free_port();
+    conn = loop.call([&] { return connection::create(loop, {"127.0.0.1", dead_port}, {}); });
     auto f = send(native::api_key::api_versions, native::api_versions_request{});
     ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
     auto r = f.get();

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/local_host.h"
 #include "tests/unit/client/fake_cluster.h"
 
 namespace gregor::test {
@@ -23,23 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-    int exit_code = -1;
-    std::string out, err;
-    std::vector<std::string> lines() const {
-        std::vector<std::string> v;
-        std::istringstream in(out);
-        for (std::string l; std::getline(in, l);) v.push_back(l);
-        return v;
-    }
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test_support::run_result;
+using test_support::slurp;
 
 class client_tools : public ::testing::Test {
 protected:
