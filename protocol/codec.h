@@ -93,16 +93,13 @@ public:
         auto b = take(len);
         if (ok_) s.emplace(wire::as_chars(b));
     }
-    // Points into the decoder's buffer: valid while that buffer is.
+    // Points into the decoder's buffer: valid while that buffer is. No bytes field of ours is
+    // nullable, and a span cannot tell null from empty, so -1 is refused like any bad length
+    // (one value, one encoding).
     void bytes(std::span<std::byte>& b) {
         int32_t len = 0;
         read(len);
-        if (!ok_) return;
-        if (len == -1) {
-            b = {};
-            return;
-        }
-        b = take(len);
+        if (ok_) b = take(len);
     }
     template <typename T, typename F>
     void array(std::vector<T>& v, F&& each) {

@@ -167,6 +167,15 @@ TEST(NativeMessages, HugeClaimedCountsAndLengthsFailWithoutAllocating) {
     EXPECT_FALSE(decode<delete_topics_request>(body).ok());
 }
 
+// Found by the fuzzer: null records decoded as empty ones and re-encoded differently.
+TEST(NativeMessages, NullRecordsAreRefused) {
+    produce_request p;
+    p.topics.push_back({"t", {{0, {}}}});
+    auto f = encode_request(api_key::produce, 0, 1, p);
+    wire::store_be<int32_t>(f.data() + f.size() - 4, -1);
+    EXPECT_EQ(decode<produce_request>(body_of(f)).code(), errc::corrupt_message);
+}
+
 TEST(NativeMessages, NullWhereAStringIsRequiredIsRefused) {
     auto body = bytes({0, 0, 0, 1, 0xFF, 0xFF, 0, 0, 0, 0});
     EXPECT_FALSE(decode<delete_topics_request>(body).ok());
