@@ -4,20 +4,25 @@
 //   --create --topic T [--partitions N] [--replication-factor R] [--config k=v]...
 //            [--replica-assignment 1:2,2:3] [--if-not-exists]     -> "Created topic T."
 //   --list [--topic REGEX] [--exclude-internal]                    -> one name per line
-//   --describe [--topic REGEX] [--under-replicated-partitions | --unavailable-partitions]
-//              [--topics-with-overrides] [--if-exists]
-//       "Topic: T\tPartitionCount: N\tReplicationFactor: R\tConfigs: k=v,..." then
-//       "\tTopic: T\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2" (Leader: none when
-//       there is none). Kafka prints "\tTopicId: <id>" after the name when the topic has an id;
-//       the native protocol does not carry topic ids yet, so it is left out, as Kafka does
-//       for a topic without one.
+//   --describe [--topic REGEX] [--if-exists] [--exclude-internal] and at most one of
+//              --under-replicated-partitions, --unavailable-partitions,
+//              --under-min-isr-partitions, --at-min-isr-partitions, --topics-with-overrides
+//       "Topic: T\tTopicId: ID\tPartitionCount: N\tReplicationFactor: R\tConfigs: k=v,..."
+//       (no TopicId when the broker does not know it, as Kafka for a topic without one) then
+//       "\tTopic: T\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2". "Leader: none" when
+//       the partition has no leader or its leader is not a live broker (Kafka's admin client
+//       finds no Node for it). A partition filter prints only the matching partitions and no
+//       topic lines.
 //   --delete --topic REGEX [--if-exists]
 //   --alter --topic T --partitions N
 // --topic is a regular expression except with --create, as in Kafka. Errors go to stderr as
 // one line, "Error while executing topic command : <message>", with exit status 1.
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -47,7 +52,8 @@ struct options {
     std::vector<std::string> configs;
     std::string replica_assignment;
     bool if_exists = false, if_not_exists = false;
-    bool under_replicated = false, unavailable = false, with_overrides = false;
+    bool under_replicated = false, unavailable = false, under_min_isr = false, at_min_isr = false;
+    bool with_overrides = false;
     bool exclude_internal = false;
 };
 
@@ -196,6 +202,35 @@ void list_topics(admin& a, const options& o) {
     std::cout << out << "\n";  // Kafka prints an empty line when there is no topic
 }
 
+// A topic's min.insync.replicas as DescribeConfigs reported it; nullopt when absent or not a
+// number, which no min-ISR filter then matches (Kafka reads the same entry).
+std::optional<int> min_insync_replicas(const resource_configs& cfg) {
+    for (const auto& e : cfg.entries) {
+        if (e.name != "min.insync.replicas" || !e.value) continue;
+        int v = 0;
+        const char* end = e.value->data() + e.value->size();
+        auto [ptr, ec] = std::from_chars(e.value->data(), end, v);
+        if (ec == std::errc() && ptr == end) return v;
+    }
+    return std::nullopt;
+}
+
+bool reports_partitions(const options& o) {
+    return o.under_replicated || o.unavailable || o.under_min_isr || o.at_min_isr;
+}
+
+// Kafka's DescribeOptions.shouldPrintTopicPartition: every partition without a filter, else
+// those the chosen filter matches. `has_leader`: a leader that is a live broker.
+bool should_print(const options& o, const partition_info& p, bool has_leader,
+                  std::optional<int> min_isr) {
+    if (!reports_partitions(o)) return true;
+    const auto isr = static_cast<int>(p.isr.size());
+    if (o.under_replicated) return p.isr.size() < p.replicas.size();
+    if (o.unavailable) return !has_leader;
+    if (o.under_min_isr) return !has_leader || (min_isr && isr < *min_isr);
+    return min_isr && isr == *min_isr;
+}
+
 void describe_topics(admin& a, const options& o) {
     const auto names = existing_topic_names(a, o);
     if (names.empty()) return;
@@ -210,8 +245,7 @@ void describe_topics(admin& a, const options& o) {
     std::set<int32_t> live;
     for (const auto& b : cluster->brokers) live.insert(b.node_id);
 
-    const bool report = o.under_replicated || o.unavailable;
-    const bool describe_configs = !report;
+    const bool describe_configs = !reports_partitions(o);
     const bool describe_partitions = !o.with_overrides;
     for (size_t i = 0; i < descs->size(); ++i) {
         const auto& d = (*descs)[i];
@@ -237,11 +271,12 @@ void describe_topics(admin& a, const options& o) {
             }
         }
         if (!describe_partitions) continue;
+        const auto min_isr = min_insync_replicas(cfg);
         for (const auto& p : d.partitions) {
-            const bool has_leader = p.leader >= 0;
-            const bool under = p.isr.size() < p.replicas.size();
-            const bool unavailable = !has_leader || !live.count(p.leader);
-            if (report && !(o.under_replicated && under) && !(o.unavailable && unavailable)) continue;
+            // A leader that is not a live broker is none: Kafka's admin client finds no Node
+            // for it.
+            const bool has_leader = p.leader >= 0 && live.contains(p.leader);
+            if (!should_print(o, p, has_leader, min_isr)) continue;
             std::cout << "\tTopic: " << d.name << "\tPartition: " << p.partition
                       << "\tLeader: " << (has_leader ? std::to_string(p.leader) : "none")
                       << "\tReplicas: " << join_ids(p.replicas) << "\tIsr: " << join_ids(p.isr)
@@ -301,11 +336,27 @@ void check_args(const options& o, const CLI::App& app) {
     only_with(o.if_exists, "if-exists", o.alter || o.del || o.describe);
     only_with(o.under_replicated, "under-replicated-partitions", o.describe);
     only_with(o.unavailable, "unavailable-partitions", o.describe);
+    only_with(o.under_min_isr, "under-min-isr-partitions", o.describe);
+    only_with(o.at_min_isr, "at-min-isr-partitions", o.describe);
     only_with(o.with_overrides, "topics-with-overrides", o.describe);
     only_with(o.exclude_internal, "exclude-internal", o.list || o.describe);
-    if (o.under_replicated && o.unavailable) {
-        fail("Option \"[under-replicated-partitions]\" can't be used with option "
-             "\"[unavailable-partitions]\"");
+    // Kafka allows one partition filter at a time, and none with --topics-with-overrides
+    // (which prints no partitions); it names the first it checks, in this order.
+    const std::pair<bool, const char*> reports[] = {
+        {o.under_replicated, "under-replicated-partitions"},
+        {o.under_min_isr, "under-min-isr-partitions"},
+        {o.at_min_isr, "at-min-isr-partitions"},
+        {o.unavailable, "unavailable-partitions"},
+        {o.with_overrides, "topics-with-overrides"},
+    };
+    for (const auto& [used, name] : reports) {
+        if (!used) continue;
+        for (const auto& [other_used, other] : reports) {
+            if (other_used && other != name) {
+                fail(std::string("Option \"[") + name + "]\" can't be used with option \"[" + other +
+                     "]\"");
+            }
+        }
     }
     if (o.create && !o.replica_assignment.empty() && (o.has_partitions || o.has_replication_factor)) {
         fail("Option \"[replica-assignment]\" can't be used with option \"[partitions]\" or "
@@ -353,6 +404,12 @@ int run(int argc, char** argv) {
     app.add_flag("--unavailable-partitions", o.unavailable,
                  "If set when describing topics, only show partitions whose leader is not "
                  "available.");
+    app.add_flag("--under-min-isr-partitions", o.under_min_isr,
+                 "If set when describing topics, only show partitions whose isr count is less "
+                 "than the configured minimum.");
+    app.add_flag("--at-min-isr-partitions", o.at_min_isr,
+                 "If set when describing topics, only show partitions whose isr count is equal "
+                 "to the configured minimum.");
     app.add_flag("--topics-with-overrides", o.with_overrides,
                  "If set when describing topics, only show topics that have overridden configs.");
     app.add_flag("--exclude-internal", o.exclude_internal,

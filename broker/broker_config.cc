@@ -1,10 +1,14 @@
 #include "broker/broker_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <unistd.h>
+
+#include "common/invariant.h"
 
 namespace gregor::broker {
 namespace {
@@ -17,7 +21,8 @@ status invalid(const std::string& key, const std::string& value, const std::stri
 // Keys this broker reads itself (the log.* ones are read by storage::log_config).
 const std::set<std::string>& known_keys() {
     static const std::set<std::string> keys = {
-        "broker.id", "listeners", "advertised.listeners", "broker.rack", "log.dirs", "log.dir",
+        "broker.id", "listeners", "advertised.listeners", "listener.security.protocol.map",
+        "inter.broker.listener.name", "broker.rack", "log.dirs", "log.dir",
         "num.partitions", "default.replication.factor", "min.insync.replicas",
         "unclean.leader.election.enable", "auto.create.topics.enable", "delete.topic.enable",
         "zookeeper.connect", "zookeeper.session.timeout.ms", "zookeeper.connection.timeout.ms",
@@ -26,7 +31,8 @@ const std::set<std::string>& known_keys() {
         "log.flush.offset.checkpoint.interval.ms", "replica.lag.time.max.ms",
         "offsets.topic.replication.factor", "offsets.topic.num.partitions",
         "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds",
-        "controlled.shutdown.enable", "gregor.log.level", "gregor.server.log.file",
+        "controlled.shutdown.enable", "controlled.shutdown.max.retries",
+        "controlled.shutdown.retry.backoff.ms", "controller.socket.timeout.ms", "gregor.log.level", "gregor.server.log.file",
         "log.segment.bytes", "log.roll.ms", "log.roll.hours", "log.retention.ms",
         "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
         "log.index.interval.bytes", "message.max.bytes", "log.flush.interval.messages",
@@ -42,8 +48,8 @@ const std::set<std::string>& accepted_keys() {
         "num.network.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
         "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
         "group.initial.rebalance.delay.ms", "log.cleaner.enable", "log.segment.delete.delay.ms",
-        "log.flush.scheduler.interval.ms", "zookeeper.set.acl", "inter.broker.listener.name",
-        "listener.security.protocol.map", "replica.fetch.max.bytes", "num.replica.fetchers",
+        "log.flush.scheduler.interval.ms", "zookeeper.set.acl", "replica.fetch.max.bytes",
+        "num.replica.fetchers",
         "log.message.format.version", "inter.broker.protocol.version",
         "log.cleanup.policy", "compression.type",
     };
@@ -84,6 +90,18 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
+std::optional<std::string> value_of(const properties& p, const std::string& key) {
+    auto it = p.find(key);
+    if (it == p.end()) return std::nullopt;
+    return it->second;
+}
+
+// Kafka compares listener names and security protocols upper-cased.
+std::string upper(std::string s) {
+    for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return s;
+}
+
 std::vector<std::string> split_list(const std::string& s) {
     std::vector<std::string> out;
     std::stringstream in(s);
@@ -95,6 +113,86 @@ std::vector<std::string> split_list(const std::string& s) {
     return out;
 }
 
+// listener.security.protocol.map: "NAME:PROTOCOL,...", names and protocols upper-cased.
+result<std::map<std::string, std::string>> parse_security_protocol_map(const std::string& value) {
+    const std::string key = "listener.security.protocol.map";
+    std::map<std::string, std::string> out;
+    for (const auto& entry : split_list(value)) {
+        const auto colon = entry.find(':');
+        const std::string name = colon == std::string::npos ? "" : upper(trim(entry.substr(0, colon)));
+        const std::string protocol = colon == std::string::npos ? "" : upper(trim(entry.substr(colon + 1)));
+        if (name.empty() || protocol.empty()) {
+            return invalid(key, value, "expected NAME:PROTOCOL in '" + entry + "'");
+        }
+        if (protocol != "PLAINTEXT") {
+            return invalid(key, value, "listener " + name + " has security protocol " + protocol +
+                                           "; only PLAINTEXT is supported");
+        }
+        if (!out.emplace(name, protocol).second) return invalid(key, value, "listener " + name + " is mapped twice");
+    }
+    if (out.empty()) return invalid(key, value, "no listener given");
+    return out;
+}
+
+std::string names_of(const std::vector<listener>& ls) {
+    std::string out;
+    for (const auto& l : ls) out += (out.empty() ? "" : ", ") + l.name;
+    return out;
+}
+
+bool has_listener(const std::vector<listener>& ls, const std::string& name) {
+    return std::any_of(ls.begin(), ls.end(), [&](const listener& l) { return l.name == name; });
+}
+
+// Kafka's rules for listeners, advertised.listeners and inter.broker.listener.name; fills them
+// into `c`, whose listener_security_protocol_map is already read.
+status read_listeners(const properties& p, bool protocol_map_given, broker_config& c) {
+    auto get = [&](const char* key) { return value_of(p, key); };
+    const std::string value = get("listeners").value_or("PLAINTEXT://:9092");
+    auto listeners = parse_listeners("listeners", value);
+    if (!listeners) return listeners.error();
+    c.listeners = *listeners;
+    std::set<uint16_t> ports;
+    for (const auto& l : c.listeners) {
+        if (!c.listener_security_protocol_map.contains(l.name)) {
+            return invalid("listeners", value,
+                           "listener " + l.name + " is not in listener.security.protocol.map" +
+                               (protocol_map_given ? "" : " (which maps only PLAINTEXT unless set)"));
+        }
+        // Port 0 asks the kernel for a free port, a different one for each listener.
+        if (l.port != 0 && !ports.insert(l.port).second) {
+            return invalid("listeners", value,
+                           "port " + std::to_string(l.port) + " is used by two listeners; each needs its own");
+        }
+    }
+    if (auto adv = get("advertised.listeners")) {
+        auto a = parse_listeners("advertised.listeners", *adv);
+        if (!a) return a.error();
+        for (const auto& l : *a) {
+            if (!has_listener(c.listeners, l.name)) {
+                return invalid("advertised.listeners", *adv,
+                               "listener " + l.name + " is not one of listeners (" + names_of(c.listeners) + ")");
+            }
+        }
+        c.advertised_listeners = *a;
+    } else {
+        c.advertised_listeners = c.listeners;
+    }
+    for (auto& l : c.advertised_listeners) {
+        if (!l.host.empty() && l.host != "0.0.0.0" && l.host != "::") continue;
+        // As Kafka: advertise the machine's name when the listener binds every interface.
+        char name[256] = {};
+        l.host = ::gethostname(name, sizeof name - 1) == 0 ? name : "localhost";
+    }
+    const std::string inter = get("inter.broker.listener.name").value_or("PLAINTEXT");
+    c.inter_broker_listener_name = upper(trim(inter));
+    if (!has_listener(c.advertised_listeners, c.inter_broker_listener_name)) {
+        return invalid("inter.broker.listener.name", inter,
+                       "must name an advertised listener (" + names_of(c.advertised_listeners) + ")");
+    }
+    return {};
+}
+
 }  // namespace
 
 result<std::vector<listener>> parse_listeners(const std::string& key, const std::string& value) {
@@ -103,10 +201,9 @@ result<std::vector<listener>> parse_listeners(const std::string& key, const std:
         const auto sep = entry.find("://");
         if (sep == std::string::npos) return invalid(key, value, "expected NAME://host:port in '" + entry + "'");
         listener l;
-        l.name = entry.substr(0, sep);
-        if (l.name != "PLAINTEXT") {
-            return invalid(key, value, "only the PLAINTEXT listener is supported, not " + l.name);
-        }
+        l.name = upper(trim(entry.substr(0, sep)));
+        if (l.name.empty()) return invalid(key, value, "missing listener name in '" + entry + "'");
+        if (has_listener(out, l.name)) return invalid(key, value, "listener " + l.name + " is given twice");
         const std::string hostport = entry.substr(sep + 3);
         const auto colon = hostport.rfind(':');
         if (colon == std::string::npos) return invalid(key, value, "missing port in '" + entry + "'");
@@ -165,6 +262,9 @@ result<broker_config> broker_config::from_properties(const properties& p,
             read_bool(p, "auto.leader.rebalance.enable", c.auto_leader_rebalance_enable),
             read_int<int64_t>(p, "leader.imbalance.check.interval.seconds", 1, c.leader_imbalance_check_interval_seconds),
             read_bool(p, "controlled.shutdown.enable", c.controlled_shutdown_enable),
+            read_int<int32_t>(p, "controlled.shutdown.max.retries", 0, c.controlled_shutdown_max_retries),
+            read_int<int64_t>(p, "controlled.shutdown.retry.backoff.ms", 0, c.controlled_shutdown_retry_backoff_ms),
+            read_int<int32_t>(p, "controller.socket.timeout.ms", 1, c.controller_socket_timeout_ms),
         });
         !s.ok()) {
         return s;
@@ -178,28 +278,15 @@ result<broker_config> broker_config::from_properties(const properties& p,
     c.min_insync_replicas = static_cast<int16_t>(min_isr);
     c.offsets_topic_replication_factor = static_cast<int16_t>(offsets_rf);
 
-    auto get = [&](const char* key) -> std::optional<std::string> {
-        auto it = p.find(key);
-        if (it == p.end()) return std::nullopt;
-        return it->second;
-    };
+    auto get = [&](const char* key) { return value_of(p, key); };
 
-    auto listeners = parse_listeners("listeners", get("listeners").value_or("PLAINTEXT://:9092"));
-    if (!listeners) return listeners.error();
-    c.listeners = *listeners;
-    if (auto adv = get("advertised.listeners")) {
-        auto a = parse_listeners("advertised.listeners", *adv);
-        if (!a) return a.error();
-        c.advertised_listeners = *a;
-    } else {
-        c.advertised_listeners = c.listeners;
+    const auto protocol_map = get("listener.security.protocol.map");
+    if (protocol_map) {
+        auto m = parse_security_protocol_map(*protocol_map);
+        if (!m) return m.error();
+        c.listener_security_protocol_map = *m;
     }
-    for (auto& l : c.advertised_listeners) {
-        if (!l.host.empty() && l.host != "0.0.0.0" && l.host != "::") continue;
-        // As Kafka: advertise the machine's name when the listener binds every interface.
-        char name[256] = {};
-        l.host = ::gethostname(name, sizeof name - 1) == 0 ? name : "localhost";
-    }
+    if (status s = read_listeners(p, protocol_map.has_value(), c); !s.ok()) return s;
 
     c.rack = get("broker.rack").value_or("");
     const std::string dirs = get("log.dirs").value_or(get("log.dir").value_or("/tmp/gregor-logs"));
@@ -223,6 +310,13 @@ result<broker_config> broker_config::from_properties(const properties& p,
     if (!log) return log.error();
     c.log = *log;
     return c;
+}
+
+const listener& broker_config::advertised() const {
+    const auto it = std::find_if(advertised_listeners.begin(), advertised_listeners.end(),
+                                 [&](const listener& l) { return l.name == inter_broker_listener_name; });
+    GREGOR_INVARIANT(it != advertised_listeners.end(), "inter.broker.listener.name is an advertised listener");
+    return *it;
 }
 
 }  // namespace gregor::broker

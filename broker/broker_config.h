@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 
 namespace gregor::broker {
 
+// One entry of listeners or advertised.listeners. Names are upper-cased as Kafka does, so
+// "internal" and "INTERNAL" are the same listener.
 struct listener {
     std::string name = "PLAINTEXT";
     std::string host;  // empty: every interface
@@ -26,6 +29,10 @@ struct broker_config {
     int32_t broker_id = 0;                            // broker.id
     std::vector<listener> listeners;                  // listeners
     std::vector<listener> advertised_listeners;       // advertised.listeners (else listeners)
+    std::string inter_broker_listener_name = "PLAINTEXT";  // inter.broker.listener.name
+    // listener.security.protocol.map: every listener's name -> its security protocol. Only
+    // PLAINTEXT is supported, so each value is PLAINTEXT.
+    std::map<std::string, std::string> listener_security_protocol_map = {{"PLAINTEXT", "PLAINTEXT"}};
     std::string rack;                                 // broker.rack
     std::vector<std::filesystem::path> log_dirs;      // log.dirs, else log.dir
     int32_t num_partitions = 1;                       // num.partitions
@@ -49,12 +56,16 @@ struct broker_config {
     bool auto_leader_rebalance_enable = true;         // auto.leader.rebalance.enable
     int64_t leader_imbalance_check_interval_seconds = 300;
     bool controlled_shutdown_enable = true;           // controlled.shutdown.enable
+    int32_t controlled_shutdown_max_retries = 3;      // controlled.shutdown.max.retries
+    int64_t controlled_shutdown_retry_backoff_ms = 5000;  // controlled.shutdown.retry.backoff.ms
+    int32_t controller_socket_timeout_ms = 30000;     // controller.socket.timeout.ms
     std::string log_level = "info";                   // gregor.log.level
     std::filesystem::path server_log_file;            // gregor.server.log.file ("" : stdout only)
     storage::log_config log;                          // the log.* keys and message.max.bytes
 
-    // The endpoint other brokers and clients are told to use.
-    const listener& advertised() const { return advertised_listeners.front(); }
+    // The endpoint other brokers are told to use: the advertised inter.broker.listener.name.
+    // REQUIRES: built by from_properties (which guarantees that listener is advertised).
+    const listener& advertised() const;
 
     // Builds the config from properties (file contents with overrides applied).
     // `warnings` receives one line per unknown key (the caller logs them).
@@ -62,7 +73,9 @@ struct broker_config {
                                                  std::vector<std::string>& warnings);
 };
 
-// "PLAINTEXT://host:port,..." -> listeners. Errors name the offending entry.
+// "NAME://host:port,..." -> listeners, names upper-cased. Refuses a malformed entry and a
+// name given twice; the names are checked against listener.security.protocol.map by
+// broker_config::from_properties. Errors name `key` and the offending entry.
 result<std::vector<listener>> parse_listeners(const std::string& key, const std::string& value);
 
 }  // namespace gregor::broker

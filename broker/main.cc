@@ -1,6 +1,10 @@
 // gregor-server CONFIG [--override key=value]...: one broker. SIGTERM or SIGINT shut it down
 // cleanly (stop accepting, finish in-flight requests, flush, write the clean-shutdown marker);
 // after SIGKILL the next start recovers the logs.
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -55,22 +59,38 @@ int main(int argc, char** argv) {
     }
     auto log = logging::get("broker");
     for (const auto& w : warnings) log->warn("{}", w);
+    // Every hosted partition keeps its active segment's files open: thousands of partitions
+    // need more descriptors than the usual soft limit of 1024, and the hard limit is ours to take.
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        const rlim_t before = files.rlim_cur;
+        files.rlim_cur = files.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &files) == 0) {
+            log->info("raised the open-file limit from {} to {}", before, files.rlim_max);
+        }
+    }
 
-    // Signals are taken by sigwait below, never by an arbitrary thread.
+    // Signals are taken by sigwait below, never by an arbitrary thread. SIGUSR1 is the
+    // server's own: it cannot go on (on_fatal).
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    auto server = broker::server::start(*config, *props);
+    auto server = broker::server::start(*config, *props, [](const std::string&) { kill(getpid(), SIGUSR1); });
     if (!server) {
         log->critical("start-up failed: {}", server.error().message);
         return 1;
     }
     int sig = 0;
     sigwait(&signals, &sig);
+    if (sig == SIGUSR1) {
+        log->critical("refusing to run (see the error above); shutting down");
+        (*server)->shutdown().ignore_error();
+        return 1;
+    }
     log->info("received {}; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     status s = (*server)->shutdown();
     if (!s.ok()) {

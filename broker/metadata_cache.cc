@@ -1,5 +1,7 @@
 #include "broker/metadata_cache.h"
 
+#include <set>
+
 namespace gregor::broker {
 
 std::shared_ptr<const cluster_snapshot> metadata_cache::snapshot() const {
@@ -30,12 +32,23 @@ void metadata_cache::set_topic(const std::string& name, topic_info info) {
     update([&](cluster_snapshot& s) { s.topics[name] = std::move(info); });
 }
 
-void metadata_cache::set_partition(const topic_partition& tp, const std::string& topic_id,
-                                   const partition_info& info) {
+void metadata_cache::update_partitions(const std::vector<partition_update>& partitions, bool replace_all,
+                                       const std::vector<std::string>& deleted_topics) {
     update([&](cluster_snapshot& s) {
-        auto& t = s.topics[tp.topic];
-        if (!topic_id.empty()) t.topic_id = topic_id;
-        t.partitions[tp.partition] = info;
+        if (replace_all) {
+            std::set<std::string> named;
+            for (const auto& p : partitions) named.insert(p.tp.topic);
+            std::erase_if(s.topics, [&](const auto& t) { return !named.contains(t.first); });
+        }
+        for (const auto& p : partitions) {
+            auto& t = s.topics[p.tp.topic];
+            if (!p.topic_id.empty() && t.topic_id != p.topic_id) {
+                t.topic_id = p.topic_id;
+                t.partitions.clear();
+            }
+            t.partitions[p.tp.partition] = p.info;
+        }
+        for (const auto& name : deleted_topics) s.topics.erase(name);
     });
 }
 

@@ -12,16 +12,18 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/topic_partition.h"
 
 namespace gregor::broker {
 
+// A live broker. A Metadata request is answered with each broker's endpoint on the listener
+// the request arrived on, so every advertised listener is kept, by name.
 struct broker_endpoint {
     int32_t id = -1;
-    std::string host;
-    int32_t port = 0;
+    std::map<std::string, std::pair<std::string, int32_t>> endpoints;  // listener -> host, port
     std::string rack;
 };
 
@@ -51,7 +53,16 @@ public:
     void set_brokers(std::map<int32_t, broker_endpoint> brokers, int32_t controller_id);
     void set_controller(int32_t controller_id);
     void set_topic(const std::string& name, topic_info info);
-    void set_partition(const topic_partition& tp, const std::string& topic_id, const partition_info& info);
+    struct partition_update {
+        topic_partition tp;
+        std::string topic_id;
+        partition_info info;
+    };
+    // The controller's partition states, as one change however many there are. With
+    // `replace_all`, topics not named in `partitions` are dropped first. A topic whose id
+    // changed (deleted and created again) loses the old incarnation's partitions.
+    void update_partitions(const std::vector<partition_update>& partitions, bool replace_all,
+                           const std::vector<std::string>& deleted_topics);
     void set_topic_configs(const std::string& name, std::map<std::string, std::string> configs);
     void remove_topic(const std::string& name);
 

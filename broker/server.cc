@@ -1,9 +1,15 @@
 #include "broker/server.h"
 
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <set>
+#include <thread>
 
+#include "broker/cluster/controller_channel_manager.h"
+#include "broker/cluster/inter_broker_requests.h"
 #include "broker/event_loop.h"
+#include "broker/listener_endpoints.h"
 #include "broker/metadata_cache.h"
 #include "broker/net/listener.h"
 #include "broker/protocol/native/native_handler.h"
@@ -23,14 +29,17 @@ const std::shared_ptr<spdlog::logger>& logger() {
 }
 
 constexpr std::chrono::milliseconds kLeaderPoll{20};
+constexpr std::chrono::milliseconds kConflictMargin{3000};
 
 }  // namespace
 
 // The broker's side of coordination: what the controller decided arrives here (on the event
 // loop) and is applied to the metadata cache and the replica manager; topic requests go the
-// other way. Requests for other brokers come with the cluster issue's inter-broker channel.
+// other way. The controller's requests for other brokers leave through `channel`; theirs
+// arrive through the native handler (inter_broker_requests).
 struct server::impl final : coordination::coordination_listener,
                             coordination::controller_channel,
+                            inter_broker_requests,
                             topic_admin {
     impl(const broker_config& c, const properties& p) : config(c), props(p), loop(c.num_io_threads) {}
 
@@ -41,10 +50,60 @@ struct server::impl final : coordination::coordination_listener,
     metadata_cache metadata;
     std::unique_ptr<replica_manager> replicas;
     std::unique_ptr<coordination::coordination_service> coordination;
-    std::unique_ptr<native_handler> native;
-    std::unique_ptr<net::listener> listener;
-    uint16_t bound_port = 0;
+    // One handler and one listener per configured listener, in the order of `listeners`.
+    std::vector<std::unique_ptr<native_handler>> natives;
+    std::vector<std::unique_ptr<net::listener>> listeners;
+    uint16_t bound_port = 0;  // the first listener's
     std::atomic<int32_t> newest_controller_epoch{0};
+    std::unique_ptr<controller_channel_manager> channel;
+    std::shared_ptr<event_loop::strand> coordination_strand;
+    std::function<void(const std::string&)> on_fatal;
+    std::atomic<bool> registration_failed{false};
+    std::mutex live_mu;
+    std::vector<coordination::broker_info> registered_brokers;  // guarded by live_mu; /brokers/ids as last seen
+
+    // Asks the controller to move this broker's leaderships elsewhere before it goes, as Kafka's
+    // controlled shutdown: up to controlled.shutdown.max.retries attempts, each after
+    // controlled.shutdown.retry.backoff.ms. Failing that, the broker stops anyway; the
+    // controller then moves leaderships when the broker's registration vanishes. Main thread.
+    void controlled_shutdown_self() {
+        for (int32_t attempt = 0; attempt <= config.controlled_shutdown_max_retries; ++attempt) {
+            if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(config.controlled_shutdown_retry_backoff_ms));
+            auto r = ask_controller_to_shut_down();
+            if (r) {
+                logger()->info("controlled shutdown done; {} partition(s) stay led here until the broker stops "
+                               "(no other replica can take them)", r->size());
+                return;
+            }
+            logger()->warn("controlled shutdown attempt {} failed: {}", attempt + 1, r.error().message);
+        }
+        logger()->warn("proceeding to an uncontrolled shutdown: the controller will move leaderships once this "
+                       "broker's registration is gone");
+    }
+    result<std::vector<topic_partition>> ask_controller_to_shut_down() {
+        const int32_t controller_id = coordination->controller_id();
+        if (controller_id < 0) return status(errc::not_controller, "no controller is known");
+        if (controller_id == config.broker_id) {
+            std::promise<result<std::vector<topic_partition>>> answer;
+            auto done = answer.get_future();
+            coordination->controlled_shutdown(config.broker_id, [&answer](result<std::vector<topic_partition>> r) {
+                answer.set_value(std::move(r));
+            });
+            if (done.wait_for(std::chrono::milliseconds(config.controller_socket_timeout_ms)) != std::future_status::ready) {
+                return status(errc::request_timed_out, "the controller did not answer");
+            }
+            return done.get();
+        }
+        std::optional<coordination::broker_info> controller;
+        {
+            std::lock_guard lock(live_mu);
+            for (const auto& b : registered_brokers) {
+                if (b.id == controller_id) controller = b;
+            }
+        }
+        if (!controller) return status(errc::broker_not_available, "controller " + std::to_string(controller_id) + " is not registered");
+        return channel->controlled_shutdown(*controller, config.broker_id);
+    }
 
     // Drops requests of a controller older than the newest this broker has heard from.
     bool stale(int32_t controller_epoch) {
@@ -68,11 +127,15 @@ struct server::impl final : coordination::coordination_listener,
     // ---- coordination_listener
     void on_registration_failed(const std::string& message) override {
         logger()->error("{}", message);
+        registration_failed = true;
+        if (on_fatal) on_fatal(message);
     }
     void on_live_brokers_changed(const std::vector<coordination::broker_info>& brokers) override {
         std::map<int32_t, broker_endpoint> m;
-        for (const auto& b : brokers) m[b.id] = {b.id, b.host, b.port, b.rack.value_or("")};
+        for (const auto& b : brokers) m[b.id] = to_broker_endpoint(b);
         metadata.set_brokers(std::move(m), metadata.snapshot()->controller_id);
+        std::lock_guard lock(live_mu);
+        registered_brokers = brokers;
     }
     void on_controller_changed(int32_t controller_id) override { metadata.set_controller(controller_id); }
     void on_topic_config_changed(const std::string& topic, const coordination::topic_config& c) override {
@@ -84,23 +147,95 @@ struct server::impl final : coordination::coordination_listener,
         }
     }
 
-    // ---- controller_channel (this broker only, for now)
-    void leader_and_isr(int32_t broker_id, const coordination::leader_and_isr_request& r) override {
-        if (broker_id != config.broker_id) {
-            logger()->warn("LeaderAndIsr for broker {} not delivered: inter-broker requests come with the "
-                           "cluster release", broker_id);
-            return;
+    // ---- controller_channel: the controller's requests, to this broker in-process and to the
+    // others over the network (controller_channel_manager).
+    void live_brokers_changed(const std::vector<coordination::broker_info>& live) override {
+        std::vector<coordination::broker_info> others;
+        for (const auto& b : live) {
+            if (b.id != config.broker_id) others.push_back(b);
         }
-        if (stale(r.controller_epoch)) return;
+        channel->set_live_brokers(others);
+    }
+    void leader_and_isr(int32_t broker_id, const coordination::leader_and_isr_request& r) override {
+        if (broker_id != config.broker_id) return channel->leader_and_isr(broker_id, r);
+        if (auto applied = apply_leader_and_isr(r); !applied) logger()->warn("{}", applied.error().message);
+    }
+    void update_metadata(const std::vector<int32_t>& broker_ids, const coordination::metadata_update& u) override {
+        for (const int32_t id : broker_ids) {
+            if (id != config.broker_id) channel->update_metadata(id, u);
+        }
+        if (std::find(broker_ids.begin(), broker_ids.end(), config.broker_id) == broker_ids.end()) return;
+        if (status s = apply_update_metadata(u); !s.ok()) logger()->warn("{}", s.message);
+    }
+    void stop_replica(int32_t broker_id, const coordination::stop_replica_request& r) override {
+        if (broker_id != config.broker_id) return channel->stop_replica(broker_id, r);
+        if (auto applied = apply_stop_replica(r); !applied) logger()->warn("{}", applied.error().message);
+    }
+
+    // ---- inter_broker_requests: the same requests from a controller on another broker. They
+    // join the coordination strand, so that they apply in order with what this broker's own
+    // controller decided.
+    void leader_and_isr(coordination::leader_and_isr_request r,
+                        std::function<void(result<partition_errors>)> done) override {
+        coordination_strand->post([this, r = std::move(r), done = std::move(done)] { done(apply_leader_and_isr(r)); });
+    }
+    void update_metadata(coordination::metadata_update u, std::function<void(status)> done) override {
+        coordination_strand->post([this, u = std::move(u), done = std::move(done)] { done(apply_update_metadata(u)); });
+    }
+    void stop_replica(coordination::stop_replica_request r,
+                      std::function<void(result<partition_errors>)> done) override {
+        coordination_strand->post([this, r = std::move(r), done = std::move(done)] { done(apply_stop_replica(r)); });
+    }
+    void controlled_shutdown(int32_t broker_id,
+                             std::function<void(result<std::vector<topic_partition>>)> done) override {
+        coordination->controlled_shutdown(broker_id, std::move(done));
+    }
+
+    // ---- applying the controller's requests (coordination strand)
+    status stale_request(const char* api, int32_t controller_id, int32_t controller_epoch) {
+        return {errc::stale_controller_epoch, std::string(api) + " from controller " + std::to_string(controller_id) +
+                                                  " with epoch " + std::to_string(controller_epoch) +
+                                                  " ignored: a newer controller has spoken (epoch " +
+                                                  std::to_string(newest_controller_epoch.load()) + ")"};
+    }
+
+    result<partition_errors> apply_leader_and_isr(const coordination::leader_and_isr_request& r) {
+        if (stale(r.controller_epoch)) return stale_request("LeaderAndIsr", r.controller_id, r.controller_epoch);
+        partition_errors errors;
         std::set<std::string> new_here;
+        std::set<topic_partition> listed;
         for (const auto& p : r.partitions) {
-            if (p.state.leader != config.broker_id) continue;
+            listed.insert(p.tp);
+            const bool leads = p.state.leader == config.broker_id;
+            if (!leads && std::find(p.replicas.begin(), p.replicas.end(), config.broker_id) == p.replicas.end()) {
+                errors.emplace_back(p.tp, status(errc::unknown_topic_or_partition,
+                                                 "broker " + std::to_string(config.broker_id) + " is not a replica of " +
+                                                     p.tp.dir_name()));
+                continue;
+            }
             if (!replicas->get(p.tp)) new_here.insert(p.tp.topic);
-            status s = replicas->become_leader(p.tp, p.state.leader_epoch, p.replicas, p.state.isr,
-                                               log_config_of(p.tp.topic));
-            if (!s.ok()) logger()->error("cannot lead {}: {}", p.tp.dir_name(), s.message);
+            status s = leads ? replicas->become_leader(p.tp, p.state.leader_epoch, p.replicas, p.state.isr,
+                                                       log_config_of(p.tp.topic))
+                             : replicas->become_follower(p.tp, p.state.leader_epoch, p.state.leader, p.replicas,
+                                                         p.state.isr, log_config_of(p.tp.topic));
+            if (!s.ok()) {
+                logger()->error("cannot {} {}: {}", leads ? "lead" : "follow", p.tp.dir_name(), s.message);
+                errors.emplace_back(p.tp, s);
+            }
+        }
+        if (r.full) {
+            // Not assigned here any more (e.g. its topic went while this broker was down, and
+            // was created again elsewhere): stop serving it, and keep its log for the operator,
+            // as Kafka does with a stray log.
+            for (const auto& tp : replicas->hosted()) {
+                if (listed.contains(tp)) continue;
+                logger()->warn("{} is no longer assigned to this broker; it stops serving it (the log stays on disk)",
+                               tp.dir_name());
+                replicas->stop_replica(tp, /*delete_log=*/false);
+            }
         }
         if (!new_here.empty()) load_topic_configs({new_here.begin(), new_here.end()});
+        return errors;
     }
     // A topic's overrides live in /config/topics/<t>; change notifications report only later
     // changes. So a topic new to this broker (just created, or this broker just started) has
@@ -114,28 +249,23 @@ struct server::impl final : coordination::coordination_listener,
             }
         });
     }
-    void update_metadata(const std::vector<int32_t>& broker_ids, const coordination::metadata_update& u) override {
-        if (std::find(broker_ids.begin(), broker_ids.end(), config.broker_id) == broker_ids.end()) return;
-        if (stale(u.controller_epoch)) return;
+    status apply_update_metadata(const coordination::metadata_update& u) {
+        if (stale(u.controller_epoch)) return stale_request("UpdateMetadata", u.controller_id, u.controller_epoch);
         std::map<int32_t, broker_endpoint> brokers;
-        for (const auto& b : u.live_brokers) brokers[b.id] = {b.id, b.host, b.port, b.rack.value_or("")};
+        for (const auto& b : u.live_brokers) brokers[b.id] = to_broker_endpoint(b);
         metadata.set_brokers(std::move(brokers), u.controller_id);
-        if (u.full) {
-            auto snap = metadata.snapshot();
-            for (const auto& [name, _] : snap->topics) {
-                const bool listed = std::any_of(u.partitions.begin(), u.partitions.end(),
-                                                [&](const auto& p) { return p.tp.topic == name; });
-                if (!listed) metadata.remove_topic(name);
-            }
-        }
+        std::vector<metadata_cache::partition_update> partitions;
+        partitions.reserve(u.partitions.size());
         for (const auto& p : u.partitions) {
-            metadata.set_partition(p.tp, p.topic_id, {p.state.leader, p.state.leader_epoch, p.replicas, p.state.isr});
+            partitions.push_back({p.tp, p.topic_id, {p.state.leader, p.state.leader_epoch, p.replicas, p.state.isr}});
         }
-        for (const auto& t : u.deleted_topics) metadata.remove_topic(t);
+        metadata.update_partitions(partitions, u.full, u.deleted_topics);
+        return {};
     }
-    void stop_replica(int32_t broker_id, const coordination::stop_replica_request& r) override {
-        if (broker_id != config.broker_id || stale(r.controller_epoch)) return;
+    result<partition_errors> apply_stop_replica(const coordination::stop_replica_request& r) {
+        if (stale(r.controller_epoch)) return stale_request("StopReplica", r.controller_id, r.controller_epoch);
         for (const auto& tp : r.partitions) replicas->stop_replica(tp, r.delete_partitions);
+        return partition_errors{};
     }
 
     // ---- topic_admin
@@ -276,8 +406,10 @@ server::~server() {
 
 uint16_t server::port() const { return impl_->bound_port; }
 
-result<std::unique_ptr<server>> server::start(const broker_config& config, const properties& props) {
+result<std::unique_ptr<server>> server::start(const broker_config& config, const properties& props,
+                                             std::function<void(const std::string&)> on_fatal) {
     auto i = std::make_unique<impl>(config, props);
+    i->on_fatal = std::move(on_fatal);
     logger()->info("starting broker {} (log.dirs {}, zookeeper.connect {})", config.broker_id,
                    config.log_dirs.front().string(), config.zookeeper_connect);
 
@@ -299,7 +431,7 @@ result<std::unique_ptr<server>> server::start(const broker_config& config, const
     cc.self.port = config.advertised().port;
     if (!config.rack.empty()) cc.self.rack = config.rack;
     for (const auto& l : config.advertised_listeners) {
-        cc.self.endpoints.push_back({l.name, "PLAINTEXT", l.host, l.port});
+        cc.self.endpoints.push_back({l.name, config.listener_security_protocol_map.at(l.name), l.host, l.port});
     }
     cc.zookeeper.connect = config.zookeeper_connect;
     cc.zookeeper.session_timeout = std::chrono::milliseconds(config.zookeeper_session_timeout_ms);
@@ -310,39 +442,59 @@ result<std::unique_ptr<server>> server::start(const broker_config& config, const
     cc.controller.leader_imbalance_check_interval =
         std::chrono::milliseconds(config.leader_imbalance_check_interval_seconds * 1000);
 
-    i->native = std::make_unique<native_handler>(i->config, i->props, i->metadata, *i->replicas, *i);
-    const auto& l = config.listeners.front();
-    i->listener = std::make_unique<net::listener>(
-        i->loop, l.host, l.port,
-        net::connection_limits{config.socket_request_max_bytes, config.connections_max_idle_ms, config.request_timeout_ms},
-        *i->native);
-    auto port = i->listener->start();
-    if (!port) {
-        i->loop.stop();
-        return port.error();
-    }
-    i->bound_port = *port;
-    i->replicas->start_retention(config.log_retention_check_interval_ms);
+    // A registration that another live session holds for longer than a session timeout is not
+    // this broker's own previous session (that one expires): a second broker with this id.
+    cc.registration_conflict_timeout = std::chrono::milliseconds(config.zookeeper_session_timeout_ms) + kConflictMargin;
 
-    // Only now that the port answers may ZooKeeper tell the cluster where this broker is.
+    channel_options co;
+    co.listener = config.inter_broker_listener_name;
+    co.request_timeout = std::chrono::milliseconds(config.controller_socket_timeout_ms);
+    i->channel = std::make_unique<controller_channel_manager>(co);
     // Coordination's calls must reach the broker one at a time and in the order they were made
     // (coordination_service.h): through a strand, never the bare multi-threaded loop, where an
     // UpdateMetadata could overtake the LeaderAndIsr sent before it (a created topic then had a
     // leader in Metadata but no partition here: NOT_LEADER_OR_FOLLOWER to the first produce).
-    auto coordination_strand = i->loop.make_strand();
+    // Other controllers' requests (inter_broker_requests) take the same strand.
+    i->coordination_strand = i->loop.make_strand();
+    // Created before the listeners (requests may reach it), started after them.
     i->coordination = std::make_unique<coordination::coordination_service>(
-        cc, [coordination_strand](std::function<void()> task) { coordination_strand->post(std::move(task)); },
-        *i, *i);
+        cc, [strand = i->coordination_strand](std::function<void()> task) { strand->post(std::move(task)); }, *i, *i);
+
+    const net::connection_limits limits{config.socket_request_max_bytes, config.connections_max_idle_ms,
+                                        config.request_timeout_ms};
+    std::string bound;
+    for (const auto& l : config.listeners) {
+        auto& native = i->natives.emplace_back(
+            std::make_unique<native_handler>(l.name, i->config, i->props, i->metadata, *i->replicas, *i, *i));
+        auto& listener = i->listeners.emplace_back(std::make_unique<net::listener>(i->loop, l.host, l.port, limits, *native));
+        auto port = listener->start();
+        if (!port) {
+            for (auto& started : i->listeners) started->stop(0);
+            i->loop.stop();
+            return status(port.error().code, "listener " + l.name + ": " + port.error().message);
+        }
+        if (i->bound_port == 0) i->bound_port = *port;
+        bound += (bound.empty() ? "" : ", ") + l.name + " " + (l.host.empty() ? "0.0.0.0" : l.host) + ":" +
+                 std::to_string(*port);
+    }
+    i->replicas->start_retention(config.log_retention_check_interval_ms);
+
+    // Only now that the port answers may ZooKeeper tell the cluster where this broker is.
     i->coordination->start();
-    logger()->info("broker {} listening on {}:{}", config.broker_id, l.host.empty() ? "0.0.0.0" : l.host, *port);
+    logger()->info("broker {} listening on {}", config.broker_id, bound);
     return std::unique_ptr<server>(new server(std::move(i)));
 }
 
 status server::shutdown() {
     if (!impl_) return {};
     auto i = std::move(impl_);
+    if (i->config.controlled_shutdown_enable && !i->registration_failed.load()) i->controlled_shutdown_self();
     logger()->info("shutting down: no new connections; finishing requests in flight");
-    i->listener->stop(i->config.request_timeout_ms);
+    {
+        // All at once: no listener may accept while another waits for its requests to finish.
+        std::vector<std::jthread> stopping;
+        for (auto& l : i->listeners) stopping.emplace_back([&l, &i] { l->stop(i->config.request_timeout_ms); });
+    }
     i->coordination->stop();
     i->loop.stop();
     status s = i->logs->shutdown();

@@ -1,11 +1,13 @@
 // One running broker: the log manager, the event loop, the partitions it hosts, its session
-// with ZooKeeper (registration, controller election, and the controller when elected), and the
-// listener. start() brings them up in that order; shutdown() takes them down in reverse (stop
+// with ZooKeeper (registration, controller election, and the controller when elected), and one
+// network listener per configured listener. start() brings them up in that order; shutdown() takes them down in reverse (stop
 // accepting, let in-flight requests finish, leave ZooKeeper, flush the logs and write the
 // clean-shutdown markers). start/shutdown from the main thread.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "broker/broker_config.h"
 #include "common/errc.h"
@@ -17,10 +19,13 @@ class server {
 public:
     // Start-up failures (bad log.dirs, the port in use) are errors; ZooKeeper being down is not:
     // the broker keeps retrying and says so in its log.
-    static result<std::unique_ptr<server>> start(const broker_config& config, const properties& props);
+    // `on_fatal` is called (from any thread) when the broker cannot go on, e.g. its broker.id is
+    // registered by another live broker; the caller should then shut it down and exit non-zero.
+    static result<std::unique_ptr<server>> start(const broker_config& config, const properties& props,
+                                                 std::function<void(const std::string&)> on_fatal = {});
     ~server();
 
-    // The port the listener is bound to (useful with port 0).
+    // The port the first of `listeners` is bound to (useful with port 0).
     uint16_t port() const;
     status shutdown();
 

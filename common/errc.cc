@@ -15,6 +15,7 @@ const char* errc_message(errc e) noexcept {
     case errc::request_timed_out: return "the request timed out";
     case errc::broker_not_available: return "the broker is not available";
     case errc::message_too_large: return "the batch is larger than the maximum the server accepts";
+    case errc::stale_controller_epoch: return "the request came from a controller that has been replaced";
     case errc::network_exception: return "the server disconnected before a response was received";
     case errc::invalid_topic_exception: return "the topic name is not valid";
     case errc::record_list_too_large: return "the request included a record list larger than the server accepts";
@@ -53,6 +54,7 @@ const char* errc_name(errc e) noexcept {
     case errc::request_timed_out: return "REQUEST_TIMED_OUT";
     case errc::broker_not_available: return "BROKER_NOT_AVAILABLE";
     case errc::message_too_large: return "MESSAGE_TOO_LARGE";
+    case errc::stale_controller_epoch: return "STALE_CONTROLLER_EPOCH";
     case errc::network_exception: return "NETWORK_EXCEPTION";
     case errc::invalid_topic_exception: return "INVALID_TOPIC_EXCEPTION";
     case errc::record_list_too_large: return "RECORD_LIST_TOO_LARGE";

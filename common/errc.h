@@ -24,6 +24,7 @@ enum class errc : int16_t {
     request_timed_out = 7,               // the request did not complete in its timeout
     broker_not_available = 8,            // the broker is not available
     message_too_large = 10,              // a batch is larger than message.max.bytes
+    stale_controller_epoch = 11,         // a request from a controller that has been replaced
     network_exception = 13,              // the connection broke before a response came
     invalid_topic_exception = 17,        // the topic name is not legal
     record_list_too_large = 18,          // a produce request is larger than allowed

@@ -91,6 +91,7 @@ void controller::deactivate() {
     active_ = false;
     ++activation_;
     live_.clear();
+    channel_.live_brokers_changed({});
     topics_.clear();
     states_.clear();
     deleting_.clear();
@@ -455,6 +456,7 @@ zk_status controller::load_and_publish() {
     auto live = read_live_brokers();
     if (!live) return live.status();
     live_ = std::move(*live);
+    channel_.live_brokers_changed(live_infos());
     auto topics = zk_.get_children(zp::topics_path(), /*watch=*/true);
     if (!topics) return topics.status();
     for (const auto& t : *topics) {
@@ -481,6 +483,10 @@ zk_status controller::load_and_publish() {
                    : std::nullopt;
     });
     if (!repaired) return repaired.status();
+    if (!repaired->empty()) {
+        log()->info("Controller {} moved or took offline {} partition(s) whose leader is no longer live", config_.broker_id,
+                    repaired->size());
+    }
 
     send_full_state(live_ids());
     if (auto s = on_delete_topics(); !s.ok()) return s;
@@ -501,6 +507,7 @@ zk_status controller::on_broker_change() {
     }
     if (gone.empty() && joined.empty()) return {};
     live_ = std::move(*now);
+    channel_.live_brokers_changed(live_infos());
     if (!gone.empty()) log()->info("Broker(s) {} left the cluster", join(gone));
     if (!joined.empty()) log()->info("Broker(s) {} joined the cluster", join(joined));
     for (const int32_t id : gone) shutting_down_.erase(id);

@@ -55,6 +55,9 @@ struct stop_replica_request {
 class controller_channel {
 public:
     virtual ~controller_channel() = default;
+    // The brokers requests may be addressed to, before any request to them; empty when the
+    // controller stops (requests still queued for others are then moot).
+    virtual void live_brokers_changed(const std::vector<broker_info>& live) { (void)live; }
     virtual void leader_and_isr(int32_t broker_id, const leader_and_isr_request& request) = 0;
     // One update for many brokers: the same content goes to each of broker_ids.
     virtual void update_metadata(const std::vector<int32_t>& broker_ids, const metadata_update& update) = 0;

@@ -50,6 +50,9 @@ private:
 class coordination_service::channel_adapter final : public controller_channel {
 public:
     channel_adapter(coordination_service& s, controller_channel& broker) : s_(s), broker_(broker) {}
+    void live_brokers_changed(const std::vector<broker_info>& live) override {
+        s_.post_([b = &broker_, live] { b->live_brokers_changed(live); });
+    }
     void leader_and_isr(int32_t broker_id, const leader_and_isr_request& request) override {
         s_.post_([b = &broker_, broker_id, request] { b->leader_and_isr(broker_id, request); });
     }

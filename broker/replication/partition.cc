@@ -16,6 +16,16 @@ void partition::make_leader(int32_t epoch, std::vector<int32_t> replicas, std::v
     isr_ = std::move(isr);
 }
 
+void partition::make_follower(int32_t epoch, int32_t leader, std::vector<int32_t> replicas,
+                              std::vector<int32_t> isr) {
+    if (epoch < leader_epoch_) return;
+    leader_ = false;
+    leader_id_ = leader;
+    leader_epoch_ = epoch;
+    replicas_ = std::move(replicas);
+    isr_ = std::move(isr);
+}
+
 int64_t partition::high_watermark() const noexcept { return log_->log_end_offset(); }
 
 result<storage::log::append_result> partition::append(std::span<std::byte> records) {

@@ -1,4 +1,5 @@
-// One partition hosted by this broker: its log, its role (leader for now; followers come with
+// One partition hosted by this broker: its log, its role (leader, or follower of another broker:
+// followers keep their log and refuse clients; fetching from the leader comes with
 // replication), its leader epoch and replica set, and the fetches waiting for new data.
 // Threads: every method runs on the partition's strand (replica_manager posts there); the
 // strand is the log's owner thread in storage's sense. id() and strand() are immutable.
@@ -28,7 +29,11 @@ public:
 
     // Takes leadership at `epoch` (ignored when older than the current one).
     void make_leader(int32_t epoch, std::vector<int32_t> replicas, std::vector<int32_t> isr);
+    // Follows `leader` (-1: none, the partition is offline) at `epoch` (ignored when older).
+    void make_follower(int32_t epoch, int32_t leader, std::vector<int32_t> replicas, std::vector<int32_t> isr);
     bool is_leader() const noexcept { return leader_; }
+    // The leader this follower was told of (-1: none); meaningless on the leader.
+    int32_t leader_id() const noexcept { return leader_id_; }
     int32_t leader_epoch() const noexcept { return leader_epoch_; }
 
     // The offset below which records are committed and visible to consumers. With only the
@@ -55,6 +60,7 @@ private:
     std::shared_ptr<storage::log> log_;
     std::shared_ptr<event_loop::strand> strand_;
     bool leader_ = false;
+    int32_t leader_id_ = -1;
     int32_t leader_epoch_ = -1;
     std::vector<int32_t> replicas_;
     std::vector<int32_t> isr_;

@@ -48,22 +48,40 @@ replica_manager::~replica_manager() {
     if (retention_timer_) retention_timer_->cancel();
 }
 
+result<std::shared_ptr<partition>> replica_manager::host(const topic_partition& tp, const storage::log_config& config) {
+    if (auto p = get(tp)) return p;
+    auto log = logs_.get_or_create(tp, config);
+    if (!log) return log.error();
+    std::unique_lock lock(mu_);
+    auto& slot = partitions_[tp];
+    if (!slot) slot = std::make_shared<partition>(tp, *log, loop_.make_strand());
+    return slot;
+}
+
 status replica_manager::become_leader(const topic_partition& tp, int32_t leader_epoch,
                                       std::vector<int32_t> replicas, std::vector<int32_t> isr,
                                       const storage::log_config& config) {
-    std::shared_ptr<partition> p = get(tp);
-    if (!p) {
-        auto log = logs_.get_or_create(tp, config);
-        if (!log) return log.error();
-        std::unique_lock lock(mu_);
-        auto& slot = partitions_[tp];
-        if (!slot) slot = std::make_shared<partition>(tp, *log, loop_.make_strand());
-        p = slot;
-    }
+    auto hosted = host(tp, config);
+    if (!hosted) return hosted.error();
+    auto p = *hosted;
     p->strand().post([p, leader_epoch, replicas = std::move(replicas), isr = std::move(isr), config]() mutable {
         p->log()->set_config(config);
         p->make_leader(leader_epoch, std::move(replicas), std::move(isr));
         logger()->info("{}: leader at epoch {}", p->id().dir_name(), leader_epoch);
+    });
+    return {};
+}
+
+status replica_manager::become_follower(const topic_partition& tp, int32_t leader_epoch, int32_t leader,
+                                        std::vector<int32_t> replicas, std::vector<int32_t> isr,
+                                        const storage::log_config& config) {
+    auto hosted = host(tp, config);
+    if (!hosted) return hosted.error();
+    auto p = *hosted;
+    p->strand().post([p, leader_epoch, leader, replicas = std::move(replicas), isr = std::move(isr), config]() mutable {
+        p->log()->set_config(config);
+        p->make_follower(leader_epoch, leader, std::move(replicas), std::move(isr));
+        logger()->info("{}: follower of broker {} at epoch {}", p->id().dir_name(), leader, leader_epoch);
     });
     return {};
 }

@@ -32,6 +32,10 @@ public:
     status become_leader(const topic_partition& tp, int32_t leader_epoch,
                          std::vector<int32_t> replicas, std::vector<int32_t> isr,
                          const storage::log_config& config);
+    // Makes this broker a follower of `leader` at `leader_epoch`, creating its log if needed.
+    status become_follower(const topic_partition& tp, int32_t leader_epoch, int32_t leader,
+                           std::vector<int32_t> replicas, std::vector<int32_t> isr,
+                           const storage::log_config& config);
     // Stops hosting the partition; with `delete_log` its directory goes too.
     void stop_replica(const topic_partition& tp, bool delete_log);
     // Applies new topic settings to every hosted partition of `topic`.
@@ -84,6 +88,8 @@ public:
     void start_retention(int64_t interval_ms);
 
 private:
+    // The hosted partition, its log opened or created with `config` if it is new here.
+    result<std::shared_ptr<partition>> host(const topic_partition& tp, const storage::log_config& config);
     void retention_pass(int64_t interval_ms);
     void read_all(const std::shared_ptr<struct delayed_fetch>& f, bool first_pass);
     void wait_for_data(const std::shared_ptr<struct delayed_fetch>& f);

@@ -163,6 +163,63 @@ template <typename A> void io(A& a, create_partitions_response& m) {
     a.array(m.topics, [&](auto& t) { a.string(t.name); a.i16(t.error_code); a.string(t.error_message); });
 }
 
+template <typename A> void io(A& a, cluster_broker& b) {
+    a.i32(b.id); a.string(b.host); a.i32(b.port); a.nullable_string(b.rack);
+    a.array(b.endpoints, [&](auto& e) {
+        a.string(e.listener); a.string(e.security_protocol); a.string(e.host); a.i32(e.port);
+    });
+}
+
+template <typename A> void io(A& a, cluster_partition& p) {
+    a.string(p.topic); a.string(p.topic_id); a.i32(p.partition); a.i32(p.controller_epoch);
+    a.i32(p.leader); a.i32(p.leader_epoch);
+    a.array(p.isr, [&](auto& r) { a.i32(r); });
+    a.i32(p.zk_version);
+    a.array(p.replicas, [&](auto& r) { a.i32(r); });
+}
+
+template <typename A> void io(A& a, partition_error& e) {
+    a.string(e.topic); a.i32(e.partition); a.i16(e.error_code); a.string(e.error_message);
+}
+
+template <typename A> void io(A& a, stop_replica_request::partition& p) {
+    a.string(p.topic); a.i32(p.partition);
+}
+
+template <typename A> void io(A& a, leader_and_isr_request& m) {
+    a.i32(m.controller_id); a.i32(m.controller_epoch); a.boolean(m.full);
+    a.array(m.partitions, [&](auto& p) { io(a, p); });
+    a.array(m.leaders, [&](auto& b) { io(a, b); });
+}
+
+template <typename A> void io(A& a, leader_and_isr_response& m) {
+    a.array(m.partitions, [&](auto& p) { io(a, p); });
+}
+
+template <typename A> void io(A& a, update_metadata_request& m) {
+    a.i32(m.controller_id); a.i32(m.controller_epoch); a.boolean(m.full);
+    a.array(m.live_brokers, [&](auto& b) { io(a, b); });
+    a.array(m.partitions, [&](auto& p) { io(a, p); });
+    a.array(m.deleted_topics, [&](auto& t) { a.string(t); });
+}
+
+template <typename A> void io(A&, update_metadata_response&) {}
+
+template <typename A> void io(A& a, stop_replica_request& m) {
+    a.i32(m.controller_id); a.i32(m.controller_epoch); a.boolean(m.delete_partitions);
+    a.array(m.partitions, [&](auto& p) { io(a, p); });
+}
+
+template <typename A> void io(A& a, stop_replica_response& m) {
+    a.array(m.partitions, [&](auto& p) { io(a, p); });
+}
+
+template <typename A> void io(A& a, controlled_shutdown_request& m) { a.i32(m.broker_id); }
+
+template <typename A> void io(A& a, controlled_shutdown_response& m) {
+    a.array(m.remaining, [&](auto& p) { io(a, p); });
+}
+
 void patch_length(std::vector<std::byte>& frame) {
     wire::store_be<int32_t>(frame.data(), static_cast<int32_t>(frame.size() - 4));
 }
@@ -181,6 +238,10 @@ const char* api_name(int16_t key) noexcept {
     case api_key::describe_configs: return "DescribeConfigs";
     case api_key::alter_configs: return "AlterConfigs";
     case api_key::create_partitions: return "CreatePartitions";
+    case api_key::leader_and_isr: return "LeaderAndIsr";
+    case api_key::update_metadata: return "UpdateMetadata";
+    case api_key::stop_replica: return "StopReplica";
+    case api_key::controlled_shutdown: return "ControlledShutdown";
     }
     return "Unknown";
 }
@@ -277,5 +338,13 @@ GREGOR_NATIVE_MESSAGE(alter_configs_request)
 GREGOR_NATIVE_MESSAGE(alter_configs_response)
 GREGOR_NATIVE_MESSAGE(create_partitions_request)
 GREGOR_NATIVE_MESSAGE(create_partitions_response)
+GREGOR_NATIVE_MESSAGE(leader_and_isr_request)
+GREGOR_NATIVE_MESSAGE(leader_and_isr_response)
+GREGOR_NATIVE_MESSAGE(update_metadata_request)
+GREGOR_NATIVE_MESSAGE(update_metadata_response)
+GREGOR_NATIVE_MESSAGE(stop_replica_request)
+GREGOR_NATIVE_MESSAGE(stop_replica_response)
+GREGOR_NATIVE_MESSAGE(controlled_shutdown_request)
+GREGOR_NATIVE_MESSAGE(controlled_shutdown_response)
 
 }  // namespace gregor::native

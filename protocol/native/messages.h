@@ -35,8 +35,12 @@ enum class api_key : int16_t {
     describe_configs = 7,
     alter_configs = 8,
     create_partitions = 9,
+    leader_and_isr = 10,
+    update_metadata = 11,
+    stop_replica = 12,
+    controlled_shutdown = 13,
 };
-inline constexpr int16_t kMaxApiKey = 9;
+inline constexpr int16_t kMaxApiKey = 13;
 const char* api_name(int16_t key) noexcept;
 
 struct request_header {
@@ -301,6 +305,91 @@ struct create_partitions_response {
         std::string error_message;
     };
     std::vector<topic> topics;
+};
+
+// ---- Inter-broker requests (10-13): from the controller to brokers, and ControlledShutdown
+// from a broker to the controller.
+
+// A broker as the controller publishes it: every advertised listener.
+struct cluster_broker {
+    struct endpoint {
+        std::string listener;
+        std::string security_protocol;
+        std::string host;
+        int32_t port = 0;
+    };
+    int32_t id = -1;
+    std::string host;  // the inter-broker listener's endpoint
+    int32_t port = 0;
+    std::optional<std::string> rack;
+    std::vector<endpoint> endpoints;
+};
+
+// A partition's assignment and leader/ISR state, as the controller decided it.
+struct cluster_partition {
+    std::string topic;
+    std::string topic_id;
+    int32_t partition = 0;
+    int32_t controller_epoch = 0;
+    int32_t leader = -1;
+    int32_t leader_epoch = 0;
+    std::vector<int32_t> isr;
+    int32_t zk_version = 0;
+    std::vector<int32_t> replicas;
+};
+
+struct partition_error {
+    std::string topic;
+    int32_t partition = 0;
+    int16_t error_code = 0;
+    std::string error_message;
+};
+
+// ---- LeaderAndIsr (10)
+struct leader_and_isr_request {
+    int32_t controller_id = -1;
+    int32_t controller_epoch = 0;
+    bool full = false;  // every partition assigned to the receiver is listed
+    std::vector<cluster_partition> partitions;
+    std::vector<cluster_broker> leaders;
+};
+struct leader_and_isr_response {
+    std::vector<partition_error> partitions;
+};
+
+// ---- UpdateMetadata (11)
+struct update_metadata_request {
+    int32_t controller_id = -1;
+    int32_t controller_epoch = 0;
+    bool full = false;  // partitions replace the receiver's whole view
+    std::vector<cluster_broker> live_brokers;
+    std::vector<cluster_partition> partitions;
+    std::vector<std::string> deleted_topics;
+};
+struct update_metadata_response {};
+
+// ---- StopReplica (12)
+struct stop_replica_request {
+    struct partition {
+        std::string topic;
+        int32_t partition = 0;
+    };
+    int32_t controller_id = -1;
+    int32_t controller_epoch = 0;
+    bool delete_partitions = false;
+    std::vector<partition> partitions;
+};
+struct stop_replica_response {
+    std::vector<partition_error> partitions;
+};
+
+// ---- ControlledShutdown (13)
+struct controlled_shutdown_request {
+    int32_t broker_id = -1;
+};
+struct controlled_shutdown_response {
+    // Partitions the broker still leads: no other replica could take them.
+    std::vector<stop_replica_request::partition> remaining;
 };
 
 // ---- Frames

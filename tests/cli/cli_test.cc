@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +32,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 using gregor::test_support::free_port;
+using gregor::test_support::run_command;
 using gregor::test_support::run_result;
 using gregor::test_support::slurp;
 
@@ -46,22 +46,10 @@ protected:
     // Runs `command` (a shell line, from the repository root) with the run/log/build
     // directories of this test, `input` on stdin, bounded by `timeout` seconds.
     static run_result sh(const std::string& command, const std::string& input = "", int timeout = 120) {
-        const fs::path in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
-        {
-            std::ofstream f(in, std::ios::binary);
-            f << input;
-        }
-        const std::string cmd = "cd '" + std::string(GREGOR_SOURCE_DIR) + "' && GREGOR_BUILD_DIR='" +
-                                GREGOR_BUILD_DIR + "' GREGOR_RUN_DIR='" + (dir / "run").string() +
-                                "' GREGOR_LOG_DIR='" + (dir / "logs").string() + "' timeout " +
-                                std::to_string(timeout) + " " + command + " <'" + in.string() +
-                                "' >'" + out.string() + "' 2>'" + err.string() + "'";
-        const int status = std::system(cmd.c_str());
-        run_result r;
-        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        r.out = slurp(out);
-        r.err = slurp(err);
-        return r;
+        return run_command("cd '" + std::string(GREGOR_SOURCE_DIR) + "' && GREGOR_BUILD_DIR='" +
+                               GREGOR_BUILD_DIR + "' GREGOR_RUN_DIR='" + (dir / "run").string() +
+                               "' GREGOR_LOG_DIR='" + (dir / "logs").string() + "' " + command,
+                           dir, input, timeout);
     }
 
     static std::string bs() { return "--bootstrap-server 127.0.0.1:" + std::to_string(broker_port); }

@@ -42,7 +42,14 @@ std::vector<std::vector<uint8_t>> seeds() {
     ac.resources.push_back({kResourceTopic, "t", {{"retention.ms", kConfigSet, "5"}}});
     create_partitions_request cp;
     cp.topics.push_back({"t", 6});
-    return {payload_of(api_key::api_versions, api_versions_request{}), payload_of(api_key::metadata, md),
+    const cluster_broker broker{1, "h", 9092, "r", {{"INTERNAL", "PLAINTEXT", "h", 9092}}};
+    const cluster_partition partition{"t", "AAAAAAAAAAAAAAAAAAAAAA", 0, 1, 1, 2, {1, 2}, 3, {1, 2, 3}};
+    leader_and_isr_request li{1, 2, true, {partition}, {broker}};
+    update_metadata_request um{1, 2, false, {broker}, {partition}, {"gone"}};
+    stop_replica_request sr{1, 2, true, {{"t", 0}}};
+    return {payload_of(api_key::leader_and_isr, li), payload_of(api_key::update_metadata, um),
+            payload_of(api_key::stop_replica, sr), payload_of(api_key::controlled_shutdown, controlled_shutdown_request{3}),
+            payload_of(api_key::api_versions, api_versions_request{}), payload_of(api_key::metadata, md),
             payload_of(api_key::produce, pr), payload_of(api_key::fetch, fr),
             payload_of(api_key::list_offsets, lo), payload_of(api_key::create_topics, ct),
             payload_of(api_key::delete_topics, dt), payload_of(api_key::describe_configs, dc),

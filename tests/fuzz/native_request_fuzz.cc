@@ -45,6 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case api_key::describe_configs: round_trip<describe_configs_request>(body, *h); break;
     case api_key::alter_configs: round_trip<alter_configs_request>(body, *h); break;
     case api_key::create_partitions: round_trip<create_partitions_request>(body, *h); break;
+    case api_key::leader_and_isr: round_trip<leader_and_isr_request>(body, *h); break;
+    case api_key::update_metadata: round_trip<update_metadata_request>(body, *h); break;
+    case api_key::stop_replica: round_trip<stop_replica_request>(body, *h); break;
+    case api_key::controlled_shutdown: round_trip<controlled_shutdown_request>(body, *h); break;
     }
     return 0;
 }

@@ -289,6 +289,34 @@ TEST_F(bad_input, UnknownApiOrVersionGetsAnErrorResponseAndTheConnectionStaysUsa
     expect_healthy("unknown APIs and versions");
 }
 
+// The inter-broker APIs answer anyone who speaks the protocol (as Kafka's do without
+// authentication); what a stranger sends must still not reach outside the log directory, nor
+// undo the controller's decisions with an old epoch.
+TEST_F(bad_input, ControllerRequestsWithBadNamesOrOldEpochsAreRefused) {
+    raw_connection c(broker_->port());
+    native::cluster_partition escape{"../escape", "", 0, 1000, 0, 1000, {0}, 0, {0}};
+    auto r = c.call(native::api_key::leader_and_isr, native::leader_and_isr_request{0, 1000, false, {escape}, {}});
+    EXPECT_EQ(r.error.code, errc::invalid_request) << errc_name(r.error.code);
+    native::cluster_partition negative{"t", "", -1, 1000, 0, 1000, {0}, 0, {0}};
+    r = c.call(native::api_key::update_metadata, native::update_metadata_request{0, 1000, false, {}, {negative}, {}});
+    EXPECT_EQ(r.error.code, errc::invalid_request) << errc_name(r.error.code);
+    r = c.call(native::api_key::stop_replica, native::stop_replica_request{0, 1000, true, {{"..", 0}}});
+    EXPECT_EQ(r.error.code, errc::invalid_request) << errc_name(r.error.code);
+    EXPECT_FALSE(std::filesystem::exists(broker_->log_dir().parent_path() / "escape-0"));
+    EXPECT_FALSE(std::filesystem::exists(broker_->log_dir() / "../escape-0"));
+
+    // The broker's controller (itself) is at epoch 1 or later: epoch 0 is a deposed one.
+    native::cluster_partition offline{"t", "", 0, 0, -1, 99, {}, 0, {0}};
+    r = c.call(native::api_key::leader_and_isr, native::leader_and_isr_request{0, 0, true, {offline}, {}});
+    EXPECT_EQ(r.error.code, errc::stale_controller_epoch) << errc_name(r.error.code);
+    r = c.call(native::api_key::stop_replica, native::stop_replica_request{0, 0, true, {{"t", 0}}});
+    EXPECT_EQ(r.error.code, errc::stale_controller_epoch) << errc_name(r.error.code);
+    r = c.call(native::api_key::update_metadata, native::update_metadata_request{0, 0, true, {}, {}, {"t"}});
+    EXPECT_EQ(r.error.code, errc::stale_controller_epoch) << errc_name(r.error.code);
+    EXPECT_EQ(metadata(c, std::vector<std::string>{"t"}).topics.at(0).partitions.at(0).leader, 0);
+    expect_healthy("controller requests from a stranger");
+}
+
 TEST_F(bad_input, LengthsBeyondTheFrameGetCorruptMessageThenClose) {
     auto body = [](auto&& fill) {
         bytes b;

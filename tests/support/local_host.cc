@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -41,6 +43,26 @@ std::vector<std::string> run_result::lines() const {
     std::istringstream in(out);
     for (std::string l; std::getline(in, l);) v.push_back(l);
     return v;
+}
+
+run_result run_command(const std::string& command, const std::filesystem::path& scratch_dir,
+                       const std::string& input, int timeout_seconds) {
+    const auto in = scratch_dir / "stdin", out = scratch_dir / "stdout", err = scratch_dir / "stderr";
+    {
+        std::ofstream f(in, std::ios::binary);
+        f << input;
+    }
+    std::string quoted = "'";
+    for (char c : command) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+    const std::string line = "timeout " + std::to_string(timeout_seconds) + " sh -c " + quoted +
+                             " <'" + in.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(line.c_str());
+    run_result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
 }
 
 }  // namespace gregor::test_support

@@ -1,5 +1,6 @@
 // Small helpers every multi-process test needs on this machine: a free loopback port, a
-// file's contents, and the outcome of running a command. Pure functions: any thread.
+// file's contents, and running a command line to its outcome. Any thread (run_command: one
+// call at a time per scratch directory).
 #pragma once
 
 #include <cstdint>
@@ -22,5 +23,11 @@ struct run_result {
     std::string out, err;
     std::vector<std::string> lines() const;  // `out`, split at newlines
 };
+
+// Runs `command`, a /bin/sh command line, with `input` on stdin and waits for it; timeout(1)
+// kills it and whatever it started after `timeout_seconds` (exit code 124 then). stdin, stdout
+// and stderr pass through files in `scratch_dir`, which must exist.
+run_result run_command(const std::string& command, const std::filesystem::path& scratch_dir,
+                       const std::string& input = "", int timeout_seconds = 120);
 
 }  // namespace gregor::test_support

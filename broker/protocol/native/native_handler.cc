@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "broker/cluster/controller_requests.h"
 #include "broker/topic_config.h"
 #include "common/logger.h"
 #include "coordination/topic_name.h"
@@ -50,10 +51,11 @@ struct native_handler::context {
     }
 };
 
-native_handler::native_handler(const broker_config& config, const properties& broker_properties,
-                               metadata_cache& metadata, replica_manager& replicas, topic_admin& admin)
-    : config_(config), broker_properties_(broker_properties), metadata_(metadata), replicas_(replicas),
-      admin_(admin) {}
+native_handler::native_handler(std::string listener_name, const broker_config& config,
+                               const properties& broker_properties, metadata_cache& metadata,
+                               replica_manager& replicas, topic_admin& admin, inter_broker_requests& inter_broker)
+    : listener_name_(std::move(listener_name)), config_(config), broker_properties_(broker_properties),
+      metadata_(metadata), replicas_(replicas), admin_(admin), inter_broker_(inter_broker) {}
 
 void native_handler::handle(std::vector<std::byte> payload, std::function<void(net::response)> respond) {
     auto c = std::make_shared<context>();
@@ -88,6 +90,10 @@ void native_handler::handle(std::vector<std::byte> payload, std::function<void(n
     case api_key::describe_configs: return describe_configs(c);
     case api_key::alter_configs: return alter_configs(c);
     case api_key::create_partitions: return create_partitions(c);
+    case api_key::leader_and_isr: return leader_and_isr(c);
+    case api_key::update_metadata: return update_metadata(c);
+    case api_key::stop_replica: return stop_replica(c);
+    case api_key::controlled_shutdown: return controlled_shutdown(c);
     }
 }
 
@@ -127,9 +133,18 @@ void native_handler::metadata(const std::shared_ptr<context>& c) {
     auto snap = metadata_.snapshot();
     metadata_response r;
     r.controller_id = snap->controller_id;
+    // A broker without an endpoint on this listener cannot be reached by whoever asked, so it
+    // is left out, and a partition it leads is reported without a leader (as Kafka does).
     for (const auto& [id, b] : snap->brokers) {
-        r.brokers.push_back({id, b.host, b.port, b.rack.empty() ? std::nullopt : std::optional(b.rack)});
+        auto e = b.endpoints.find(listener_name_);
+        if (e == b.endpoints.end()) continue;
+        r.brokers.push_back({id, e->second.first, e->second.second,
+                             b.rack.empty() ? std::nullopt : std::optional(b.rack)});
     }
+    auto unreachable = [&](int32_t leader) {
+        auto b = snap->brokers.find(leader);
+        return b != snap->brokers.end() && !b->second.endpoints.contains(listener_name_);
+    };
     std::vector<std::string> names;
     if (req->topics) {
         names = *req->topics;
@@ -160,11 +175,11 @@ void native_handler::metadata(const std::shared_ptr<context>& c) {
         for (const auto& [pid, p] : it->second.partitions) {
             metadata_response::partition mp;
             mp.partition = pid;
-            mp.leader = p.leader;
+            mp.leader = unreachable(p.leader) ? -1 : p.leader;
             mp.leader_epoch = p.leader_epoch;
             mp.replicas = p.replicas;
             mp.isr = p.isr;
-            if (p.leader < 0) mp.error_code = static_cast<int16_t>(errc::leader_not_available);
+            if (mp.leader < 0) mp.error_code = static_cast<int16_t>(errc::leader_not_available);
             t.partitions.push_back(std::move(mp));
         }
         r.topics.push_back(std::move(t));
@@ -450,10 +465,6 @@ void native_handler::alter_configs(const std::shared_ptr<context>& c) {
     }
 }
 
-}  // namespace gregor::broker
-
-namespace gregor::broker {
-
 void native_handler::create_partitions(const std::shared_ptr<context>& c) {
     auto req = c->decode_or_fail<create_partitions_request>();
     if (!req) return;
@@ -475,6 +486,78 @@ void native_handler::create_partitions(const std::shared_ptr<context>& c) {
                                      if (st->remaining.fetch_sub(1) == 1) st->c->reply(st->r);
                                  });
     }
+}
+
+namespace {
+
+// The controller's requests name partitions whose directories a broker creates and deletes: a
+// name that is not a valid topic name (a path, say) or a negative partition is refused whole.
+template <typename Partitions, typename Name>
+status check_partitions(const Partitions& partitions, Name&& name_of) {
+    for (const auto& p : partitions) {
+        const auto& [topic, partition] = name_of(p);
+        if (status s = validate_topic_name(topic); !s.ok()) return {errc::invalid_request, s.message};
+        if (partition < 0) return {errc::invalid_request, "partition " + std::to_string(partition) + " of " + topic};
+    }
+    return {};
+}
+
+std::vector<native::partition_error> to_wire(const partition_errors& errors) {
+    std::vector<native::partition_error> out;
+    for (const auto& [tp, s] : errors) out.push_back({tp.topic, tp.partition, code(s), s.message});
+    return out;
+}
+
+}  // namespace
+
+void native_handler::leader_and_isr(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<leader_and_isr_request>();
+    if (!req) return;
+    if (status bad = check_partitions(req->partitions, [](const auto& p) { return std::pair(p.topic, p.partition); });
+        !bad.ok()) {
+        return c->fail(bad, false);
+    }
+    inter_broker_.leader_and_isr(from_native(*req), [c](result<partition_errors> r) {
+        if (!r) return c->fail(r.error(), false);
+        c->reply(leader_and_isr_response{to_wire(*r)});
+    });
+}
+
+void native_handler::update_metadata(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<update_metadata_request>();
+    if (!req) return;
+    if (status bad = check_partitions(req->partitions, [](const auto& p) { return std::pair(p.topic, p.partition); });
+        !bad.ok()) {
+        return c->fail(bad, false);
+    }
+    inter_broker_.update_metadata(from_native(*req), [c](status s) {
+        if (!s.ok()) return c->fail(s, false);
+        c->reply(update_metadata_response{});
+    });
+}
+
+void native_handler::stop_replica(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<stop_replica_request>();
+    if (!req) return;
+    if (status bad = check_partitions(req->partitions, [](const auto& p) { return std::pair(p.topic, p.partition); });
+        !bad.ok()) {
+        return c->fail(bad, false);
+    }
+    inter_broker_.stop_replica(from_native(*req), [c](result<partition_errors> r) {
+        if (!r) return c->fail(r.error(), false);
+        c->reply(stop_replica_response{to_wire(*r)});
+    });
+}
+
+void native_handler::controlled_shutdown(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<controlled_shutdown_request>();
+    if (!req) return;
+    inter_broker_.controlled_shutdown(req->broker_id, [c](result<std::vector<topic_partition>> r) {
+        if (!r) return c->fail(r.error(), false);
+        controlled_shutdown_response out;
+        for (const auto& tp : *r) out.remaining.push_back({tp.topic, tp.partition});
+        c->reply(out);
+    });
 }
 
 }  // namespace gregor::broker

@@ -591,6 +591,12 @@ std::optional<std::vector<std::byte>> fake_cluster::handle(int32_t node,
         }
         return ok(id, r);
     }
+    case native::api_key::leader_and_isr:
+    case native::api_key::update_metadata:
+    case native::api_key::stop_replica:
+    case native::api_key::controlled_shutdown:
+        // Inter-broker requests: a test that expects them answers them from its hook.
+        break;
     }
     return native::encode_error_response(id, status(errc::invalid_request, "unknown api"));
 }

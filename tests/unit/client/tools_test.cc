@@ -1,9 +1,10 @@
 // The client tools (admin-cli/gregor-*) run as a user runs them, against the in-process fake
 // cluster: their flags, their exact output lines (Kafka's formats) and their exit statuses.
 // The tests in tests/cli/ do the same against real brokers.
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using test_support::run_command;
 using test_support::run_result;
 using test_support::slurp;
 
@@ -43,20 +45,8 @@ protected:
     // stdin; bounded by `timeout` (seconds) through timeout(1).
     run_result run(const std::string& tool, const std::string& args, const std::string& input = "",
                    int timeout = 60) {
-        const fs::path in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
-        {
-            std::ofstream f(in, std::ios::binary);
-            f << input;
-        }
-        const std::string cmd = "timeout " + std::to_string(timeout) + " '" +
-                                std::string(GREGOR_TOOL_DIR) + "/" + tool + "' " + args + " <'" +
-                                in.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'";
-        const int status = std::system(cmd.c_str());
-        run_result r;
-        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        r.out = slurp(out);
-        r.err = slurp(err);
-        return r;
+        return run_command("'" + std::string(GREGOR_TOOL_DIR) + "/" + tool + "' " + args, dir, input,
+                           timeout);
     }
     std::string bs() const { return "--bootstrap-server " + cluster.bootstrap(); }
 };
@@ -127,6 +117,110 @@ TEST_F(client_tools, TopicsDescribeEveryTopicAndReportOptions) {
     r = run("gregor-topics", bs() + " --describe --topic nope");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err, "Error while executing topic command : Topic 'nope' does not exist as expected\n");
+}
+
+TEST_F(client_tools, TopicsDescribeLeaderThatIsNotALiveBrokerAsNoneAndUnavailable) {
+    cluster.create_topic("a", 2, {1, 2});
+    cluster.kill(2);
+    cluster.forget_broker(2);  // its partition state still names it, as before the controller acts
+    const std::string via_1 = "--bootstrap-server " + cluster.address(1);
+    auto r = run("gregor-topics", via_1 + " --describe --topic a");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "Topic: a\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: \n"
+              "\tTopic: a\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n"
+              "\tTopic: a\tPartition: 1\tLeader: none\tReplicas: 2\tIsr: 2\n");
+    r = run("gregor-topics", via_1 + " --describe --unavailable-partitions");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "\tTopic: a\tPartition: 1\tLeader: none\tReplicas: 2\tIsr: 2\n");
+}
+
+TEST_F(client_tools, TopicsDescribeMinIsrFiltersReadTheTopicsMinInsyncReplicas) {
+    for (const auto* create : {"--topic m --partitions 2 --config min.insync.replicas=1",
+                               "--topic n --partitions 1 --config min.insync.replicas=2"}) {
+        auto c = run("gregor-topics", bs() + " --create " + create);
+        ASSERT_EQ(c.exit_code, 0) << c.err;
+    }
+    cluster.set_leader({"m", 1}, -1);
+    auto r = run("gregor-topics", bs() + " --describe --at-min-isr-partitions");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "\tTopic: m\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n");
+    // Under the minimum: a partition without a leader, or with fewer in-sync replicas.
+    r = run("gregor-topics", bs() + " --describe --under-min-isr-partitions");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "\tTopic: m\tPartition: 1\tLeader: none\tReplicas: 1\tIsr: \n"
+              "\tTopic: n\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n");
+}
+
+TEST_F(client_tools, TopicsPartitionFiltersExcludeEachOther) {
+    const std::pair<const char*, const char*> pairs[] = {
+        {"--under-replicated-partitions", "--unavailable-partitions"},
+        {"--under-min-isr-partitions", "--at-min-isr-partitions"},
+        {"--unavailable-partitions", "--topics-with-overrides"},
+        {"--at-min-isr-partitions", "--unavailable-partitions"},
+    };
+    const std::string expected[] = {
+        "Option \"[under-replicated-partitions]\" can't be used with option "
+        "\"[unavailable-partitions]\"",
+        "Option \"[under-min-isr-partitions]\" can't be used with option \"[at-min-isr-partitions]\"",
+        "Option \"[unavailable-partitions]\" can't be used with option \"[topics-with-overrides]\"",
+        "Option \"[at-min-isr-partitions]\" can't be used with option \"[unavailable-partitions]\"",
+    };
+    for (size_t i = 0; i < std::size(pairs); ++i) {
+        auto r = run("gregor-topics", bs() + " --describe " + pairs[i].first + " " + pairs[i].second);
+        EXPECT_EQ(r.exit_code, 1);
+        EXPECT_EQ(r.out, "");
+        EXPECT_EQ(r.err, "Error while executing topic command : " + expected[i] + "\n");
+    }
+    auto r = run("gregor-topics", bs() + " --list --under-min-isr-partitions");
+    EXPECT_EQ(r.err, "Error while executing topic command : Option \"[under-min-isr-partitions]\" "
+                     "can't be used with option \"[list]\"\n");
+}
+
+TEST_F(client_tools, ClusterPrintsBrokersAndMarksTheController) {
+    fake_cluster three(3);
+    three.set_controller(2);
+    auto r = run("gregor-cluster", "--bootstrap-server " + three.address(3));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Addresses are padded to the longest (ports may differ in width).
+    size_t width = 0;
+    for (int32_t n = 1; n <= 3; ++n) width = std::max(width, three.address(n).size());
+    auto addr = [&](int32_t n) {
+        return three.address(n) + std::string(width - three.address(n).size(), ' ');
+    };
+    EXPECT_EQ(r.out, "Controller: 2\nBrokers:\n"
+                     "  1  " + addr(1) + "  rack: -\n"
+                     "  2  " + addr(2) + "  rack: -  (controller)\n"
+                     "  3  " + addr(3) + "  rack: -\n");
+    EXPECT_EQ(r.err, "");
+
+    three.set_controller(-1);
+    r = run("gregor-cluster", "--bootstrap-server " + three.address(1));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines().at(0), "Controller: none");
+    EXPECT_EQ(r.out.find("(controller)"), std::string::npos) << r.out;
+}
+
+TEST_F(client_tools, ClusterFailsWithOneLineWhenNoServerAnswers) {
+    {
+        std::ofstream f(dir / "admin.properties");
+        f << "default.api.timeout.ms=1500\n";
+    }
+    const std::string unreachable = "127.0.0.1:" + std::to_string(test_support::free_port());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run("gregor-cluster", "--bootstrap-server " + unreachable + " --command-config '" +
+                                       (dir / "admin.properties").string() + "'",
+                 "", 30);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err.rfind("Error: no cluster metadata from " + unreachable + ": ", 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+    r = run("gregor-cluster", "");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "Error: Missing required argument \"[bootstrap-server]\"\n");
 }
 
 TEST_F(client_tools, TopicsArgumentErrorsAreOneLine) {
