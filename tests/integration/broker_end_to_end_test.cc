@@ -30,17 +30,6 @@ int16_t code(errc e) { return static_cast<int16_t>(e); }
 
 std::string name_of(int16_t c) { return errc_name(static_cast<errc>(c)); }
 
-// The log directories of `topic` (and of its deletions in progress) under `log_dir`.
-std::vector<std::string> topic_dirs(const fs::path& log_dir, const std::string& topic) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(log_dir, ec)) {
-        const std::string n = e.path().filename().string();
-        if (n.rfind(topic + "-", 0) == 0) out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 class end_to_end : public ::testing::Test {
 protected:

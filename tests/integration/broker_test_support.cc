@@ -1,5 +1,7 @@
 #include "tests/integration/broker_test_support.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -153,6 +155,17 @@ native::metadata_response metadata(raw_connection& c, std::optional<std::vector<
     req.topics = std::move(topics);
     req.allow_auto_topic_creation = allow_auto_topic_creation;
     return c.call(native::api_key::metadata, req).as<native::metadata_response>();
+}
+
+std::vector<std::string> topic_dirs(const std::filesystem::path& log_dir, const std::string& topic) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(log_dir, ec)) {
+        const std::string n = e.path().filename().string();
+        if (n.rfind(topic + "-", 0) == 0) out.push_back(n);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace gregor::integration

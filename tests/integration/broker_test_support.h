@@ -70,4 +70,7 @@ native::list_offsets_response::partition list_offset(raw_connection& c, const st
 native::metadata_response metadata(raw_connection& c, std::optional<std::vector<std::string>> topics,
                                    bool allow_auto_topic_creation = false);
 
+// The log directories of `topic` (and of its deletions in progress) under `log_dir`, sorted.
+std::vector<std::string> topic_dirs(const std::filesystem::path& log_dir, const std::string& topic);
+
 }  // namespace gregor::integration

@@ -35,16 +35,6 @@ const native::metadata_response::partition* find_partition(const native::metadat
 
 }  // namespace
 
-std::vector<std::string> topic_dirs(const fs::path& log_dir, const std::string& topic) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(log_dir, ec)) {
-        const std::string n = e.path().filename().string();
-        if (n.rfind(topic + "-", 0) == 0) out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 cluster::cluster(cluster_options options) : options_(std::move(options)) {
     if (options_.zookeeper_connect.empty()) {

@@ -116,8 +116,4 @@ bool await_condition(F cond, std::chrono::milliseconds limit) {
     return true;
 }
 
-// The entries of `log_dir` that belong to `topic` ("<topic>-<p>" and its "-delete" renames),
-// sorted.
-std::vector<std::string> topic_dirs(const std::filesystem::path& log_dir, const std::string& topic);
-
 }  // namespace gregor::integration
