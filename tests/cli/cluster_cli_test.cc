@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -148,6 +149,38 @@ TEST_F(cluster_cli, EveryBrokerDescribesTheSameCluster) {
     ASSERT_EQ(brokers.exit_code, 0) << brokers.err;
     r = poll([&] { return cluster(*b2); }, prints(brokers.out));
     EXPECT_EQ(r.out, brokers.out) << r.err;
+}
+
+// The console clients bootstrap from one broker and still reach every partition's leader:
+// the producer knows only broker 1, the consumer only broker 3, and each broker leads one.
+TEST_F(cluster_cli, ConsoleClientsReachEveryLeaderFromAnyBootstrapBroker) {
+    auto b1 = start_broker(1);
+    auto b2 = start_broker(2);
+    auto b3 = start_broker(3);
+    create(*b1, "orders", "1,2,3");
+    std::string input;
+    for (int i = 0; i < 30; ++i) input += "k" + std::to_string(i) + ":v" + std::to_string(i) + "\n";
+    {
+        std::ofstream(dir / "records.txt") << input;
+    }
+    auto r = script("gregor-console-producer.sh",
+                    "--bootstrap-server " + b1->bootstrap() +
+                        " --topic orders --property parse.key=true --property key.separator=: < '" +
+                        (dir / "records.txt").string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = script("gregor-console-consumer.sh", "--bootstrap-server " + b3->bootstrap() +
+                                                 " --topic orders --from-beginning --max-messages 30"
+                                                 " --timeout-ms 30000 --property print.partition=true");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> values, partitions;
+    for (const auto& line : r.lines()) {
+        const auto tab = line.find('\t');
+        ASSERT_NE(tab, std::string::npos) << line;
+        partitions.insert(line.substr(0, tab));
+        values.insert(line.substr(tab + 1));
+    }
+    EXPECT_EQ(values.size(), 30u) << r.out;
+    EXPECT_EQ(partitions, (std::set<std::string>{"Partition:0", "Partition:1", "Partition:2"})) << r.out;
 }
 
 TEST_F(cluster_cli, UnavailablePartitionsAreExactlyThoseLedByAKilledBroker) {
