@@ -453,10 +453,6 @@ zk_status controller::load_and_publish() {
     states_.clear();
     deleting_.clear();
 
-    auto live = read_live_brokers();
-    if (!live) return live.status();
-    live_ = std::move(*live);
-    channel_.live_brokers_changed(live_infos());
     auto topics = zk_.get_children(zp::topics_path(), /*watch=*/true);
     if (!topics) return topics.status();
     for (const auto& t : *topics) {
@@ -467,6 +463,13 @@ zk_status controller::load_and_publish() {
     for (const auto& t : *deletions) {
         if (topics_.contains(t)) deleting_.try_emplace(t);
     }
+    // The brokers are read after the topics: loading many partitions takes seconds, in which
+    // brokers may register (a whole cluster starting at once), and a list read before would
+    // take their partitions offline only for the broker watch to bring them back.
+    auto live = read_live_brokers();
+    if (!live) return live.status();
+    live_ = std::move(*live);
+    channel_.live_brokers_changed(live_infos());
     log()->info("Controller {} loaded {} live broker(s) [{}], {} topic(s), {} partition(s), {} topic(s) to delete",
                 config_.broker_id, live_.size(), join(live_ids()), topics_.size(), states_.size(), deleting_.size());
 
