@@ -35,6 +35,7 @@ struct controller_channel_test : ::testing::Test {
     // Broker 1 closes the connection on this many requests before it answers.
     int refusals_left = 0;
     bool stall = false;
+    int stalled = 0;  // requests broker 1 left unanswered
 
     void SetUp() override {
         cluster.set_hook([this](int32_t node, const native::request_header& h, std::span<std::byte> body) {
@@ -43,7 +44,11 @@ struct controller_channel_test : ::testing::Test {
                 --refusals_left;
                 return hook_action::close();
             }
-            if (node == 1 && stall) return hook_action::stall();
+            if (node == 1 && stall) {
+                ++stalled;
+                cv.notify_all();
+                return hook_action::stall();
+            }
             received r{node, static_cast<native::api_key>(h.api_key), {}, {}, {}};
             std::vector<std::byte> reply;
             switch (r.key) {
@@ -166,7 +171,11 @@ TEST_F(controller_channel_test, ABrokerThatLeavesLosesItsQueue) {
     channel.set_live_brokers({broker(1)});
     channel.leader_and_isr(1, leadership(1, "stalled"));
     channel.leader_and_isr(1, leadership(1, "queued"));
-    ASSERT_TRUE(cluster.wait_for_requests(native::api_key::leader_and_isr, 1, 20s));
+    {
+        // Only once the hook has stalled it may stalling stop, or "stalled" would be answered.
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return stalled == 1; }));
+    }
     channel.set_live_brokers({});
     channel.leader_and_isr(1, leadership(1, "not live"));
     {
