@@ -18,17 +18,20 @@ const std::shared_ptr<spdlog::logger>& logger() {
     return l;
 }
 
-// Logs the per-partition errors of a LeaderAndIsr or StopReplica answer.
+// Logs what a broker could not apply: the per-partition errors of a LeaderAndIsr or StopReplica
+// answer (an UpdateMetadata answer has none).
 template <typename Response>
-void log_partition_errors(int32_t broker_id, const char* api, client::response& r) {
+void log_errors(int32_t broker_id, const char* api, client::response& r) {
     auto body = r.decode<Response>();
     if (!body) {
         logger()->warn("{} answer from broker {} does not parse: {}", api, broker_id, body.error().message);
         return;
     }
-    for (const auto& p : body->partitions) {
-        logger()->warn("broker {} could not apply {} for {}-{}: {} ({})", broker_id, api, p.topic, p.partition,
-                       errc_name(static_cast<errc>(p.error_code)), p.error_message);
+    if constexpr (requires { body->partitions; }) {
+        for (const auto& p : body->partitions) {
+            logger()->warn("broker {} could not apply {} for {}-{}: {} ({})", broker_id, api, p.topic, p.partition,
+                           errc_name(static_cast<errc>(p.error_code)), p.error_message);
+        }
     }
 }
 
@@ -98,6 +101,20 @@ struct controller_channel_manager::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // Queues `req` for `broker_id` from any thread; `Response` is what its answer decodes to.
+    template <typename Response, typename Request>
+    void post_request(int32_t broker_id, native::api_key key, Request req) {
+        auto shared = std::make_shared<const Request>(std::move(req));
+        loop.post([this, broker_id, key, shared] {
+            const char* api = native::api_name(static_cast<int16_t>(key));
+            enqueue(broker_id, {api,
+                                [key, shared](client::connection& c, client::response_handler h) {
+                                    c.send(key, *shared, std::move(h));
+                                },
+                                [broker_id, api](client::response& r) { log_errors<Response>(broker_id, api, r); }});
+        });
+    }
+
     void enqueue(int32_t broker_id, request r) {
         auto it = peers.find(broker_id);
         if (it == peers.end()) {
@@ -153,7 +170,7 @@ struct controller_channel_manager::impl : std::enable_shared_from_this<impl> {
         if (!r->error().ok()) {
             logger()->warn("broker {} refused {}: {} ({})", broker_id, done.api, errc_name(r->error().code),
                            r->error().message);
-        } else if (done.check) {
+        } else {
             done.check(*r);
         }
         pump(broker_id);
@@ -182,40 +199,15 @@ void controller_channel_manager::set_live_brokers(const std::vector<coordination
 }
 
 void controller_channel_manager::leader_and_isr(int32_t broker_id, const coordination::leader_and_isr_request& r) {
-    auto req = std::make_shared<const native::leader_and_isr_request>(to_native(r));
-    impl_->loop.post([i = impl_.get(), broker_id, req] {
-        i->enqueue(broker_id, {"LeaderAndIsr",
-                               [req](client::connection& c, client::response_handler h) {
-                                   c.send(native::api_key::leader_and_isr, *req, std::move(h));
-                               },
-                               [broker_id](client::response& r) {
-                                   log_partition_errors<native::leader_and_isr_response>(broker_id, "LeaderAndIsr", r);
-                               }});
-    });
+    impl_->post_request<native::leader_and_isr_response>(broker_id, native::api_key::leader_and_isr, to_native(r));
 }
 
 void controller_channel_manager::update_metadata(int32_t broker_id, const coordination::metadata_update& u) {
-    auto req = std::make_shared<const native::update_metadata_request>(to_native(u));
-    impl_->loop.post([i = impl_.get(), broker_id, req] {
-        i->enqueue(broker_id, {"UpdateMetadata",
-                               [req](client::connection& c, client::response_handler h) {
-                                   c.send(native::api_key::update_metadata, *req, std::move(h));
-                               },
-                               nullptr});
-    });
+    impl_->post_request<native::update_metadata_response>(broker_id, native::api_key::update_metadata, to_native(u));
 }
 
 void controller_channel_manager::stop_replica(int32_t broker_id, const coordination::stop_replica_request& r) {
-    auto req = std::make_shared<const native::stop_replica_request>(to_native(r));
-    impl_->loop.post([i = impl_.get(), broker_id, req] {
-        i->enqueue(broker_id, {"StopReplica",
-                               [req](client::connection& c, client::response_handler h) {
-                                   c.send(native::api_key::stop_replica, *req, std::move(h));
-                               },
-                               [broker_id](client::response& r) {
-                                   log_partition_errors<native::stop_replica_response>(broker_id, "StopReplica", r);
-                               }});
-    });
+    impl_->post_request<native::stop_replica_response>(broker_id, native::api_key::stop_replica, to_native(r));
 }
 
 result<std::vector<topic_partition>> controller_channel_manager::controlled_shutdown(
