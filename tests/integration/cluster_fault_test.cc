@@ -102,6 +102,15 @@ std::map<int32_t, int32_t> create_spread_topic(cluster& c, const std::string& to
     return leaders;
 }
 
+// The last of the cluster's brokers that is not `id`.
+int32_t other_than(const cluster& c, int32_t id) {
+    int32_t other = -1;
+    for (int32_t b : c.ids()) {
+        if (b != id) other = b;
+    }
+    return other;
+}
+
 // Waits up to the failover limit for a controller other than `old`; -1 if none came. Records
 // how long it took from `since` (the fault) as a test property.
 int32_t await_replacement(cluster& c, int32_t old, clock_type::time_point since) {
@@ -395,10 +404,7 @@ TEST(cluster_faults, BrokerStartedWithARegisteredIdExitsNamingTheId) {
     auto leaders = create_spread_topic(c, topic, 3);
     ASSERT_EQ(leaders.size(), 3u);
     const int32_t controller = c.controller_in_zookeeper();
-    int32_t taken = -1;
-    for (int32_t id : c.ids()) {
-        if (id != controller) taken = id;
-    }
+    const int32_t taken = other_than(c, controller);
     const int32_t partition = partition_led_by(leaders, taken);
     ASSERT_GE(partition, 0);
     auto registration = c.zk().zk().get(zk_paths::broker_path(taken));
@@ -458,10 +464,7 @@ TEST(cluster_faults, TopicDeletedWhileABrokerIsDownIsGoneEverywhereAndRecreatedE
 
     // A broker hosting a partition goes down, and the cluster knows it before the deletion.
     const int32_t controller = c.controller_in_zookeeper();
-    int32_t down = -1;
-    for (int32_t id : c.ids()) {
-        if (id != controller) down = id;
-    }
+    const int32_t down = other_than(c, controller);
     c.kill(down);
     ASSERT_TRUE(await_condition([&] { return !c.registered_ids().contains(down); }, failover_limit(c)));
     ASSERT_TRUE(c.await_leader_everywhere(topic, partition_led_by(leaders, down), -1, 10s)) << c.describe(topic);
@@ -528,10 +531,7 @@ TEST(cluster_faults, SigtermTakesTheBrokersPartitionsOfflineUntilItReturns) {
         ASSERT_EQ(produce_on(c, leader, topic, p, {"before-" + std::to_string(p)}).error_code, 0);
     }
     const int32_t controller = c.controller_in_zookeeper();
-    int32_t leaving = -1;
-    for (int32_t id : c.ids()) {
-        if (id != controller) leaving = id;
-    }
+    const int32_t leaving = other_than(c, controller);
     const int32_t partition = partition_led_by(leaders, leaving);
     ASSERT_GE(partition, 0);
 
