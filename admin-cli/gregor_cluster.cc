@@ -26,10 +26,7 @@ namespace {
 using namespace gregor;
 using namespace gregor::client;
 
-std::string address(const broker_info& b) {
-    const bool ipv6 = b.host.find(':') != std::string::npos;
-    return (ipv6 ? "[" + b.host + "]" : b.host) + ":" + std::to_string(b.port);
-}
+std::string address(const broker_info& b) { return b.address().str(); }
 
 std::string padded(std::string s, size_t width) {
     s.resize(std::max(s.size(), width), ' ');
