@@ -46,13 +46,18 @@ void write_atomically(const fs::path& p, const std::string& text) {
     fs::rename(tmp, p);
 }
 
-// The keeper whose PID DIR/pid names, if that process is still a keeper.
+// The keeper whose PID DIR/pid names, if that process is still this directory's keeper. A
+// keeper that ended by itself leaves its pid file behind, and PIDs come round again (pid_max is
+// often 32768): the keeper of another build's directory may hold that PID now, and stopping it
+// would pull the ZooKeeper from under another run. The keeper's command line names its DIR.
 pid_t live_keeper(const fs::path& dir) {
     std::ifstream in(dir / "pid");
     pid_t pid = 0;
     if (!(in >> pid) || pid <= 1) return -1;
     const std::string cmdline = slurp("/proc/" + std::to_string(pid) + "/cmdline");
-    return cmdline.find("gregor-test-zookeeper") != std::string::npos ? pid : -1;
+    const bool keeper = cmdline.find("gregor-test-zookeeper") != std::string::npos &&
+                        cmdline.find('\0' + dir.string() + '\0') != std::string::npos;
+    return keeper ? pid : -1;
 }
 
 bool alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
