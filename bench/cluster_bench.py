@@ -474,14 +474,14 @@ def cmd_wait_online(args):
             res["leader"] = elapsed(args)
             break
         time.sleep(MD_POLL_S)
-    todo = set(parts)
+    pending = set(parts)
     last = {}
-    for _ in deadline_loop(args, f"a produce to partitions {sorted(todo)} accepted ({last})"):
+    for _ in deadline_loop(args, f"a produce to partitions {sorted(pending)} accepted ({last})"):
         md = try_metadata(brokers[0], [args.topic])
         ls = (md and leaders_of(md, args.topic)) or {}
         addr = {b[0]: f"{b[1]}:{b[2]}" for b in (md["brokers"] if md else [])}
         by_leader = {}
-        for p in todo:
+        for p in pending:
             if ls.get(p, -1) in addr:
                 by_leader.setdefault(addr[ls[p]], []).append(p)
         for a, ps in by_leader.items():
@@ -491,12 +491,12 @@ def cmd_wait_online(args):
                     for p, err in c.produce(args.topic, ps).items():
                         last[p] = err
                         if err == 0:
-                            todo.discard(p)
+                            pending.discard(p)
                 finally:
                     c.close()
             except (OSError, ConnectionError, RuntimeError) as ex:
                 last["error"] = str(ex)
-        if not todo:
+        if not pending:
             res["produce"] = elapsed(args)
             break
         time.sleep(MD_POLL_S)

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <future>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -59,8 +58,6 @@ struct server::impl final : coordination::coordination_listener,
     std::shared_ptr<event_loop::strand> coordination_strand;
     std::function<void(const std::string&)> on_fatal;
     std::atomic<bool> registration_failed{false};
-    std::mutex live_mu;
-    std::vector<coordination::broker_info> registered_brokers;  // guarded by live_mu; /brokers/ids as last seen
 
     // Asks the controller to move this broker's leaderships elsewhere before it goes, as Kafka's
     // controlled shutdown: up to controlled.shutdown.max.retries attempts, each after
@@ -84,25 +81,29 @@ struct server::impl final : coordination::coordination_listener,
         const int32_t controller_id = coordination->controller_id();
         if (controller_id < 0) return status(errc::not_controller, "no controller is known");
         if (controller_id == config.broker_id) {
-            std::promise<result<std::vector<topic_partition>>> answer;
-            auto done = answer.get_future();
-            coordination->controlled_shutdown(config.broker_id, [&answer](result<std::vector<topic_partition>> r) {
-                answer.set_value(std::move(r));
+            // Shared: a late answer after the timeout must still find its promise.
+            auto answer = std::make_shared<std::promise<result<std::vector<topic_partition>>>>();
+            auto done = answer->get_future();
+            coordination->controlled_shutdown(config.broker_id, [answer](result<std::vector<topic_partition>> r) {
+                answer->set_value(std::move(r));
             });
             if (done.wait_for(std::chrono::milliseconds(config.controller_socket_timeout_ms)) != std::future_status::ready) {
                 return status(errc::request_timed_out, "the controller did not answer");
             }
             return done.get();
         }
-        std::optional<coordination::broker_info> controller;
-        {
-            std::lock_guard lock(live_mu);
-            for (const auto& b : registered_brokers) {
-                if (b.id == controller_id) controller = b;
-            }
+        // The metadata cache has every live broker's endpoints by listener, from /brokers/ids.
+        const auto snap = metadata.snapshot();
+        const auto b = snap->brokers.find(controller_id);
+        if (b == snap->brokers.end()) {
+            return status(errc::broker_not_available, "controller " + std::to_string(controller_id) + " is not registered");
         }
-        if (!controller) return status(errc::broker_not_available, "controller " + std::to_string(controller_id) + " is not registered");
-        return channel->controlled_shutdown(*controller, config.broker_id);
+        const auto at = b->second.endpoints.find(config.inter_broker_listener_name);
+        if (at == b->second.endpoints.end()) {
+            return status(errc::broker_not_available, "controller " + std::to_string(controller_id) + " has no " +
+                                                          config.inter_broker_listener_name + " endpoint");
+        }
+        return channel->controlled_shutdown({at->second.first, static_cast<uint16_t>(at->second.second)}, config.broker_id);
     }
 
     // Drops requests of a controller older than the newest this broker has heard from.
@@ -134,8 +135,6 @@ struct server::impl final : coordination::coordination_listener,
         std::map<int32_t, broker_endpoint> m;
         for (const auto& b : brokers) m[b.id] = to_broker_endpoint(b);
         metadata.set_brokers(std::move(m), metadata.snapshot()->controller_id);
-        std::lock_guard lock(live_mu);
-        registered_brokers = brokers;
     }
     void on_controller_changed(int32_t controller_id) override { metadata.set_controller(controller_id); }
     void on_topic_config_changed(const std::string& topic, const coordination::topic_config& c) override {

@@ -211,8 +211,7 @@ void controller_channel_manager::stop_replica(int32_t broker_id, const coordinat
 }
 
 result<std::vector<topic_partition>> controller_channel_manager::controlled_shutdown(
-    const coordination::broker_info& controller, int32_t self_id) {
-    const auto address = address_on(controller, impl_->options.listener);
+    const client::broker_address& address, int32_t self_id) {
     auto answer = std::make_shared<std::promise<result<std::vector<topic_partition>>>>();
     auto done = answer->get_future();
     impl_->loop.post([i = impl_.get(), address, self_id, answer] {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "client/config.h"
 #include "common/errc.h"
 #include "common/topic_partition.h"
 #include "coordination/cluster_model.h"
@@ -48,7 +49,7 @@ public:
 
     // Asks `controller` to move this broker's leaderships away (ControlledShutdown) and waits
     // for the answer, up to the request timeout. Returns the partitions this broker still leads.
-    result<std::vector<topic_partition>> controlled_shutdown(const coordination::broker_info& controller,
+    result<std::vector<topic_partition>> controlled_shutdown(const client::broker_address& controller,
                                                              int32_t self_id);
 
 private:

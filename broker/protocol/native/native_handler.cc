@@ -492,12 +492,11 @@ namespace {
 
 // The controller's requests name partitions whose directories a broker creates and deletes: a
 // name that is not a valid topic name (a path, say) or a negative partition is refused whole.
-template <typename Partitions, typename Name>
-status check_partitions(const Partitions& partitions, Name&& name_of) {
+template <typename Partitions>
+status check_partitions(const Partitions& partitions) {
     for (const auto& p : partitions) {
-        const auto& [topic, partition] = name_of(p);
-        if (status s = validate_topic_name(topic); !s.ok()) return {errc::invalid_request, s.message};
-        if (partition < 0) return {errc::invalid_request, "partition " + std::to_string(partition) + " of " + topic};
+        if (status s = validate_topic_name(p.topic); !s.ok()) return {errc::invalid_request, s.message};
+        if (p.partition < 0) return {errc::invalid_request, "partition " + std::to_string(p.partition) + " of " + p.topic};
     }
     return {};
 }
@@ -513,10 +512,7 @@ std::vector<native::partition_error> to_wire(const partition_errors& errors) {
 void native_handler::leader_and_isr(const std::shared_ptr<context>& c) {
     auto req = c->decode_or_fail<leader_and_isr_request>();
     if (!req) return;
-    if (status bad = check_partitions(req->partitions, [](const auto& p) { return std::pair(p.topic, p.partition); });
-        !bad.ok()) {
-        return c->fail(bad, false);
-    }
+    if (status bad = check_partitions(req->partitions); !bad.ok()) return c->fail(bad, false);
     inter_broker_.leader_and_isr(from_native(*req), [c](result<partition_errors> r) {
         if (!r) return c->fail(r.error(), false);
         c->reply(leader_and_isr_response{to_wire(*r)});
@@ -526,10 +522,7 @@ void native_handler::leader_and_isr(const std::shared_ptr<context>& c) {
 void native_handler::update_metadata(const std::shared_ptr<context>& c) {
     auto req = c->decode_or_fail<update_metadata_request>();
     if (!req) return;
-    if (status bad = check_partitions(req->partitions, [](const auto& p) { return std::pair(p.topic, p.partition); });
-        !bad.ok()) {
-        return c->fail(bad, false);
-    }
+    if (status bad = check_partitions(req->partitions); !bad.ok()) return c->fail(bad, false);
     inter_broker_.update_metadata(from_native(*req), [c](status s) {
         if (!s.ok()) return c->fail(s, false);
         c->reply(update_metadata_response{});
@@ -539,10 +532,7 @@ void native_handler::update_metadata(const std::shared_ptr<context>& c) {
 void native_handler::stop_replica(const std::shared_ptr<context>& c) {
     auto req = c->decode_or_fail<stop_replica_request>();
     if (!req) return;
-    if (status bad = check_partitions(req->partitions, [](const auto& p) { return std::pair(p.topic, p.partition); });
-        !bad.ok()) {
-        return c->fail(bad, false);
-    }
+    if (status bad = check_partitions(req->partitions); !bad.ok()) return c->fail(bad, false);
     inter_broker_.stop_replica(from_native(*req), [c](result<partition_errors> r) {
         if (!r) return c->fail(r.error(), false);
         c->reply(stop_replica_response{to_wire(*r)});

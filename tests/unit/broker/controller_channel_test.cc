@@ -204,13 +204,13 @@ TEST_F(controller_channel_test, ControlledShutdownAnswersAreValues) {
         return hook_action::reply(native::encode_response(h.correlation_id, {}, r));
     });
     controller_channel_manager channel(options());
-    auto led = channel.controlled_shutdown(broker(1), 3);
+    auto led = channel.controlled_shutdown({"127.0.0.1", cluster.port(1)}, 3);
     ASSERT_TRUE(led.ok()) << led.error().message;
     EXPECT_EQ(*led, (std::vector<topic_partition>{{"solo", 0}}));
-    auto refused = channel.controlled_shutdown(broker(2), 5);
+    auto refused = channel.controlled_shutdown({"127.0.0.1", cluster.port(2)}, 5);
     EXPECT_EQ(refused.code(), errc::broker_not_available);
     cluster.kill(2);
-    EXPECT_EQ(channel.controlled_shutdown(broker(2), 3).code(), errc::network_exception);
+    EXPECT_EQ(channel.controlled_shutdown({"127.0.0.1", cluster.port(2)}, 3).code(), errc::network_exception);
 }
 
 }  // namespace
