@@ -17,12 +17,11 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
+#include "admin-cli/json_events.h"
 #include "admin-cli/tool_support.h"
 #include "client/producer.h"
 #include "common/logger.h"
@@ -31,33 +30,12 @@ namespace {
 
 using namespace gregor;
 using namespace gregor::client;
-using json = nlohmann::ordered_json;
 using tools::current_time_ms;
+using tools::make_event;
+using tools::print_event;
 
 // Kafka's argparse4j prefixes its errors with the program name.
 const std::string kErrorPrefix = "verifiable-producer: error: ";
-
-// Callbacks (the I/O thread) and the main thread both print.
-std::mutex out_mu;
-
-void print_json(const json& j) {
-    std::lock_guard lk(out_mu);
-    const std::string s = j.dump();
-    std::fwrite(s.data(), 1, s.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-}
-
-json event(const char* name) {
-    json j;
-    j["timestamp"] = current_time_ms();
-    j["name"] = name;
-    return j;
-}
-
-json key_json(const std::optional<std::string>& key) {
-    return key ? json(*key) : json(nullptr);
-}
 
 int run(int argc, char** argv) {
     std::string bootstrap, topic, config_file;
@@ -126,7 +104,7 @@ int run(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     tools::throughput_throttler throttler(static_cast<double>(throughput), start);
 
-    print_json(event("startup_complete"));
+    print_event(make_event("startup_complete"));
     const int64_t limit = max_messages < 0 ? INT64_MAX : max_messages;
     for (int64_t i = 0; i < limit && !tools::stop_signal(); ++i) {
         producer_record rec;
@@ -147,35 +125,35 @@ int run(int argc, char** argv) {
         p.send(std::move(rec), [&acked, key, value, topic](const delivery_report& r) {
             if (r.error.ok()) {
                 ++acked;
-                json j = event("producer_send_success");
-                j["key"] = key_json(key);
+                tools::json_event j = make_event("producer_send_success");
+                j["key"] = tools::nullable(key);
                 j["value"] = value;
                 j["topic"] = r.topic;
                 j["partition"] = r.partition;
                 j["offset"] = r.offset;
-                print_json(j);
+                print_event(j);
             } else {
-                json j = event("producer_send_error");
-                j["key"] = key_json(key);
+                tools::json_event j = make_event("producer_send_error");
+                j["key"] = tools::nullable(key);
                 j["value"] = value;
                 j["topic"] = topic;
                 j["exception"] = tools::kafka_exception_class(r.error.code);
                 j["message"] = r.error.message;
-                print_json(j);
+                print_event(j);
             }
         });
         if (throttler.should_throttle(i, std::chrono::steady_clock::now())) throttler.throttle();
     }
     p.close();
-    print_json(event("shutdown_complete"));
+    print_event(make_event("shutdown_complete"));
     const int64_t stop_wall = current_time_ms();
-    json data = event("tool_data");
+    tools::json_event data = make_event("tool_data");
     data["sent"] = sent;
     data["acked"] = acked.load();
     data["target_throughput"] = throughput;
     data["avg_throughput"] =
         1000.0 * static_cast<double>(acked.load()) / static_cast<double>(std::max<int64_t>(1, stop_wall - start_wall));
-    print_json(data);
+    print_event(data);
     return 0;
 }
 

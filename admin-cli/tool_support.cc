@@ -47,6 +47,26 @@ int print_help(const CLI::App& app) {
     return 0;
 }
 
+void add_admin_connection_options(CLI::App& app, admin_connection& into) {
+    app.add_option("--bootstrap-server", into.bootstrap_server,
+                   "REQUIRED: The Gregor (or Kafka) server(s) to connect to, host:port[,host:port].");
+    app.add_option("--command-config", into.command_config,
+                   "Property file containing configs to be passed to the admin client.");
+}
+
+result<client::properties> admin_client_properties(const admin_connection& connection) {
+    client::properties props;
+    if (!connection.command_config.empty()) {
+        auto file = load_properties(connection.command_config);
+        if (!file) return file.error();
+        props = std::move(*file);
+    }
+    props["bootstrap.servers"] = connection.bootstrap_server;
+    return props;
+}
+
+std::string error_text(const status& s) { return s.message.empty() ? errc_message(s.code) : s.message; }
+
 CLI::Option* add_repeated_option(CLI::App& app, const std::string& name,
                                  std::vector<std::string>& values, const std::string& description) {
     return app.add_option(name, values, description)->take_all()->expected(1);

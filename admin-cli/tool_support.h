@@ -1,6 +1,7 @@
-// What the command-line tools share: Kafka-style command lines, `key=value` arguments and
-// .properties files, stop-on-signal handling, Kafka's ThroughputThrottler, and the Kafka
-// exception names the verifiable tools print. Single-threaded helpers unless a function says
+// What the command-line tools share: Kafka-style command lines, the admin tools'
+// --bootstrap-server and --command-config, `key=value` arguments and .properties files,
+// stop-on-signal handling, Kafka's ThroughputThrottler, and the Kafka exception names the
+// verifiable tools print. Single-threaded helpers unless a function says
 // otherwise.
 #pragma once
 
@@ -28,6 +29,19 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
 
 // Prints the usage on stdout and returns 0, the status of a tool asked for its help.
 int print_help(const CLI::App& app);
+
+// --bootstrap-server and --command-config, as Kafka's admin tools take them.
+struct admin_connection {
+    std::string bootstrap_server;
+    std::string command_config;
+};
+void add_admin_connection_options(CLI::App& app, admin_connection& into);
+// The admin client's settings: the --command-config file (if any) with bootstrap.servers from
+// --bootstrap-server. Errors: those of load_properties.
+result<client::properties> admin_client_properties(const admin_connection& connection);
+
+// A status as the tools print it: its message, or its code's meaning when it has none.
+std::string error_text(const status& s);
 
 // A Kafka-style option repeated once per value: `--property a=1 --property b=2`.
 CLI::Option* add_repeated_option(CLI::App& app, const std::string& name,

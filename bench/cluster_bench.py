@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Measuring primitives for bench/run_cluster_bench.sh (Python standard library only).
+"""Measuring primitives for bench/run_cluster_bench.sh and bench/run_replication_bench.sh
+(Python standard library only).
 
 Speaks just enough of Gregor's native protocol (docs/protocol.md: Metadata, Produce,
 CreateTopics) and of ZooKeeper's client protocol (a session, getData, getChildren) to time
@@ -8,11 +9,15 @@ polls at short intervals until its condition holds and prints the seconds elapse
 --since (a Unix time taken by the caller right before it acted, e.g. bash's $EPOCHREALTIME
 before `kill`), so the figure runs from the action and not from this process's start.
 
+The replication figures also read what the tools wrote: the verifiable producer's JSON lines,
+gregor-producer-perf-test's total line, and a replica's leader-epoch-checkpoint.
+
 Each command prints one JSON object on stdout; failures go to stderr with exit status 1.
 """
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -180,7 +185,7 @@ class Conn:
         e.i16(1); e.i32(timeout_ms)
 
         def part(p):
-            e.i32(p); e.bytes_(record_batch(b"cluster-bench"))
+            e.i32(p); e.i32(-1); e.bytes_(record_batch(b"cluster-bench"))  # leader epoch unknown
         e.array([topic], lambda t: (e.string(t), e.array(partitions, part)))
         d, _ = self.request(2, e.value())
         out = {}
@@ -609,6 +614,142 @@ def cmd_metadata_time(args):
          "new_connection": [round(x, 5) for x in new_conn]})
 
 
+# ---------------------------------------------------------------- replication figures
+
+def partition_state(md, topic, partition):
+    """{"leader", "epoch", "replicas", "isr"} of one partition in a Metadata answer, or None."""
+    t = md["topics"].get(topic) if md else None
+    if not t or t["error"]:
+        return None
+    for p, leader, epoch, replicas, isr, err in t["partitions"]:
+        if p == partition:
+            return {"leader": leader, "epoch": epoch, "replicas": replicas, "isr": isr, "error": err}
+    return None
+
+
+def cmd_partition(args):
+    st = partition_state(try_metadata(args.broker, [args.topic]), args.topic, args.partition)
+    if st is None:
+        die(f"no Metadata for {args.topic}-{args.partition} from {args.broker}")
+    out(st)
+
+
+def cmd_wait_isr(args):
+    """Until every --brokers shows --topic's --partition led, with --size replicas in its ISR."""
+    pending = set(args.brokers.split(","))
+    seen = {}
+    for _ in deadline_loop(args, f"an ISR of {args.size} on {pending} ({seen})"):
+        for b in list(pending):
+            st = partition_state(try_metadata(b, [args.topic]), args.topic, args.partition)
+            seen[b] = st and st["isr"]
+            if st and st["leader"] != -1 and len(st["isr"]) == args.size:
+                pending.discard(b)
+        if not pending:
+            out({"isr": elapsed(args)})
+            return
+        time.sleep(MD_POLL_S)
+
+
+def cmd_wait_new_leader(args):
+    """Until every --brokers shows --topic's --partition led by a broker other than --not
+    (never by none). Prints when, the new leader, its leader epoch, and "killed_at", the Unix
+    time the figures run from (the moment of --kill)."""
+    pending = set(args.brokers.split(","))
+    gone = GoneTracker(args)
+    res = {"killed_at": args.since}
+    for _ in deadline_loop(args, f"a leader other than {args.not_} on {pending}"):
+        gone.poll()
+        for b in list(pending):
+            st = partition_state(try_metadata(b, [args.topic]), args.topic, args.partition)
+            if st and st["leader"] not in (-1, args.not_):
+                res["new_leader"], res["epoch"] = st["leader"], st["epoch"]
+                pending.discard(b)
+        if not pending:
+            res["leader"] = elapsed(args)
+            break
+        time.sleep(MD_POLL_S)
+    out(gone.add_to(res))
+
+
+def producer_events(path):
+    """The complete JSON lines the verifiable producer has written so far."""
+    with open(path) as f:
+        text = f.read()
+    return [json.loads(line) for line in text.split("\n")[:-1] if line.startswith("{")]
+
+
+def cmd_wait_acked(args):
+    """Until the verifiable producer's --events show --count acknowledged records."""
+    n = 0
+    for _ in deadline_loop(args, f"{args.count} acknowledgements in {args.events} (have {n})"):
+        n = sum(1 for e in producer_events(args.events) if e["name"] == "producer_send_success")
+        if n >= args.count:
+            out({"acked": n, "after": elapsed(args)})
+            return
+        time.sleep(POLL_S)
+
+
+def epoch_start(path, after_epoch):
+    """Start offset of the first leader epoch above after_epoch in a leader-epoch-checkpoint
+    (version line, count line, "epoch start_offset" lines), or None while there is none."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except FileNotFoundError:
+        return None
+    for line in lines[2:]:
+        fields = line.split()
+        if len(fields) == 2 and int(fields[0]) > after_epoch:
+            return int(fields[1])
+    return None
+
+
+def cmd_wait_first_ack(args):
+    """Until the verifiable producer's --events show a record acknowledged at an offset of a
+    leader epoch above --after-epoch: the first write on the new leader, whatever was appended
+    before it and acknowledged late. The epoch's start offset comes from the new leader's
+    leader-epoch-checkpoint (--checkpoint). Prints, counted from --since: "first_ack" (that
+    acknowledgement's timestamp), "last_ack_before" (the last acknowledgement before --since,
+    a negative number), and how many sends failed in between."""
+    start = None
+    for _ in deadline_loop(args, f"an epoch above {args.after_epoch} in {args.checkpoint}"):
+        start = epoch_start(args.checkpoint, args.after_epoch)
+        if start is not None:
+            break
+        time.sleep(POLL_S)
+    for _ in deadline_loop(args, f"an acknowledgement at offset {start} or above in {args.events}"):
+        events = producer_events(args.events)
+        first = next((e for e in events if e["name"] == "producer_send_success"
+                      and e["offset"] >= start), None)
+        if first:
+            before = [e["timestamp"] for e in events
+                      if e["name"] == "producer_send_success" and e["timestamp"] / 1000 < args.since]
+            errors = sum(1 for e in events if e["name"] == "producer_send_error"
+                         and args.since <= e["timestamp"] / 1000 <= first["timestamp"] / 1000)
+            out({"first_ack": round(first["timestamp"] / 1000 - args.since, 3),
+                 "offset": first["offset"], "epoch_start": start,
+                 "last_ack_before": round(max(before) / 1000 - args.since, 3) if before else None,
+                 "errors": errors})
+            return
+        time.sleep(POLL_S)
+
+
+PERF_TOTAL = (r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
+              r"([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th")
+
+
+def cmd_perf_total(args):
+    """The final line of gregor-producer-perf-test's output as JSON (latencies in ms)."""
+    with open(args.file) as f:
+        m = list(re.finditer(PERF_TOTAL, f.read()))
+    if not m:
+        die(f"no total line in {args.file}")
+    g = m[-1].groups()
+    out({"records": int(g[0]), "records_per_sec": float(g[1]), "mb_per_sec": float(g[2]),
+         "avg": float(g[3]), "max": float(g[4]), "p50": int(g[5]), "p95": int(g[6]),
+         "p99": int(g[7]), "p999": int(g[8])})
+
+
 def cmd_report(args):
     """Reads the results file (lines: key TAB value TAB note) and prints a markdown table:
     one row per key, in the order of --rows (a JSON list of [key, label])."""
@@ -632,8 +773,10 @@ def cmd_report(args):
             return f"{x:.2f}"
         if unit == "ms":
             return f"{x * 1000:.0f}" if x >= 0.1 else f"{x * 1000:.1f}"
-        if unit in ("MiB", "KiB"):
+        if unit in ("MiB", "KiB", "records/s", "records"):
             return f"{x:,.0f}"
+        if unit == "MB/s":
+            return f"{x:.2f}"
         return f"{x:g}"
 
     # Rows never measured (their phase was not run) are left out, and so is a heading with
@@ -701,6 +844,19 @@ def main():
         lambda p: p.add_argument("--timeout-ms", type=int, default=120000))
     add("metadata-time", cmd_metadata_time, lambda p: p.add_argument("--broker", required=True),
         lambda p: p.add_argument("--reps", type=int, default=5))
+    one_partition = lambda p: (p.add_argument("--topic", required=True),
+                               p.add_argument("--partition", type=int, default=0))
+    add("partition", cmd_partition, lambda p: p.add_argument("--broker", required=True), one_partition)
+    add("wait-isr", cmd_wait_isr, brokers, one_partition,
+        lambda p: p.add_argument("--size", type=int, required=True))
+    add("wait-new-leader", cmd_wait_new_leader, brokers, one_partition, zk_gone,
+        lambda p: p.add_argument("--not", dest="not_", type=int, required=True))
+    add("wait-acked", cmd_wait_acked, lambda p: p.add_argument("--events", required=True),
+        lambda p: p.add_argument("--count", type=int, required=True))
+    add("wait-first-ack", cmd_wait_first_ack, lambda p: p.add_argument("--events", required=True),
+        lambda p: p.add_argument("--checkpoint", required=True),
+        lambda p: p.add_argument("--after-epoch", type=int, required=True))
+    add("perf-total", cmd_perf_total, lambda p: p.add_argument("--file", required=True))
     add("report", cmd_report, lambda p: p.add_argument("--results", required=True),
         lambda p: p.add_argument("--rows", required=True))
     args = ap.parse_args()

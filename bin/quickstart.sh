@@ -28,7 +28,7 @@ echo "== building (Release) in $GREGOR_BUILD_DIR"
 cmake -S . -B "$GREGOR_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DGREGOR_BENCH=OFF >/dev/null
 cmake --build "$GREGOR_BUILD_DIR" -j 2 --target gregor-server gregor-topics gregor-cluster gregor-console-producer \
     gregor-console-consumer gregor-producer-perf-test gregor-consumer-perf-test gregor-verifiable-producer \
-    gregor-dump-log
+    gregor-verifiable-consumer gregor-reassign-partitions gregor-dump-log
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for_quietly() {  # wait_for_quietly <seconds> <command...>: false when time runs out

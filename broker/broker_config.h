@@ -51,6 +51,12 @@ struct broker_config {
     int64_t log_retention_check_interval_ms = 300000; // log.retention.check.interval.ms
     int64_t log_flush_offset_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
     int32_t replica_lag_time_max_ms = 30000;          // replica.lag.time.max.ms
+    int32_t replica_fetch_max_bytes = 1048576;        // replica.fetch.max.bytes (per partition)
+    int32_t replica_fetch_response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
+    int32_t replica_fetch_wait_max_ms = 500;          // replica.fetch.wait.max.ms
+    int32_t replica_fetch_min_bytes = 1;              // replica.fetch.min.bytes
+    int32_t replica_fetch_backoff_ms = 1000;          // replica.fetch.backoff.ms (after an error)
+    int32_t replica_socket_timeout_ms = 30000;        // replica.socket.timeout.ms
     int16_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
     int32_t offsets_topic_num_partitions = 50;        // offsets.topic.num.partitions
     bool auto_leader_rebalance_enable = true;         // auto.leader.rebalance.enable

@@ -213,10 +213,11 @@ struct server::impl final : coordination::coordination_listener,
                 continue;
             }
             if (!replicas->get(p.tp)) new_here.insert(p.tp.topic);
-            status s = leads ? replicas->become_leader(p.tp, p.state.leader_epoch, p.replicas, p.state.isr,
-                                                       log_config_of(p.tp.topic))
-                             : replicas->become_follower(p.tp, p.state.leader_epoch, p.state.leader, p.replicas,
-                                                         p.state.isr, log_config_of(p.tp.topic));
+            const leadership l{p.state.leader, p.state.leader_epoch, p.replicas, p.state.isr, p.state.zk_version,
+                               p.state.controller_epoch};
+            status s = leads ? replicas->become_leader(p.tp, l, log_config_of(p.tp.topic))
+                             : replicas->become_follower(p.tp, l, leader_address(r, p.state.leader),
+                                                         log_config_of(p.tp.topic));
             if (!s.ok()) {
                 logger()->error("cannot {} {}: {}", leads ? "lead" : "follow", p.tp.dir_name(), s.message);
                 errors.emplace_back(p.tp, s);
@@ -235,6 +236,16 @@ struct server::impl final : coordination::coordination_listener,
         }
         if (!new_here.empty()) load_topic_configs({new_here.begin(), new_here.end()});
         return errors;
+    }
+    // Where followers fetch from: the leader's inter-broker endpoint, as the request lists it.
+    std::optional<client::broker_address> leader_address(const coordination::leader_and_isr_request& r, int32_t leader) {
+        for (const auto& b : r.leaders) {
+            if (b.id != leader) continue;
+            auto [host, port] = endpoint_for(b, config.inter_broker_listener_name).value_or(std::pair{b.host, b.port});
+            return client::broker_address{host, static_cast<uint16_t>(port)};
+        }
+        if (leader >= 0) logger()->warn("LeaderAndIsr names leader {} without its endpoint", leader);
+        return std::nullopt;
     }
     // A topic's overrides live in /config/topics/<t>; change notifications report only later
     // changes. So a topic new to this broker (just created, or this broker just started) has
@@ -395,6 +406,70 @@ struct server::impl final : coordination::coordination_listener,
                 coordination->alter_topic_config(topic, after, std::move(done));
             });
     }
+
+    // ---- topic_admin: replica moves. The coordination layer checks a whole request and writes
+    // nothing when one partition fails, so a request of several partitions refused for one
+    // partition's sake is asked for again partition by partition: each gets its own answer, as
+    // Kafka answers per partition. The answers and the deadline all run on the coordination
+    // strand, one at a time.
+    struct reassignment_call {
+        std::function<void(std::map<topic_partition, status>)> done;  // empty once answered
+        std::map<topic_partition, status> answers;
+        size_t expected = 0;
+        std::shared_ptr<event_loop::timer> deadline;
+
+        void answer(const topic_partition& tp, status s) {
+            if (!done) return;
+            answers.emplace(tp, std::move(s));
+            if (answers.size() == expected) finish();
+        }
+        void finish() {
+            if (!done) return;
+            auto answered = std::move(done);
+            done = nullptr;
+            if (deadline) deadline->cancel();
+            deadline.reset();
+            answered(std::move(answers));
+        }
+    };
+    static bool refused_for_a_partition(errc e) {
+        return e == errc::invalid_replica_assignment || e == errc::unknown_topic_or_partition ||
+               e == errc::reassignment_in_progress;
+    }
+
+    void reassign_partitions(replica_targets targets, int32_t timeout_ms,
+                             std::function<void(std::map<topic_partition, status>)> done) override {
+        auto call = std::make_shared<reassignment_call>();
+        call->done = std::move(done);
+        call->expected = targets.size();
+        if (timeout_ms > 0) {
+            call->deadline = loop.run_after(
+                std::chrono::milliseconds(timeout_ms),
+                [call, targets] {
+                    for (const auto& [tp, _] : targets) {
+                        call->answers.try_emplace(tp, errc::request_timed_out,
+                                                  "ZooKeeper did not confirm the reassignment of " + tp.dir_name() +
+                                                      " in time; it may still start: list the reassignments to see");
+                    }
+                    call->finish();
+                },
+                coordination_strand);
+        }
+        coordination->reassign_partitions(targets, [this, call, targets](status s) {
+            if (s.ok() || targets.size() == 1 || !refused_for_a_partition(s.code)) {
+                for (const auto& [tp, _] : targets) call->answer(tp, s);
+                return;
+            }
+            for (const auto& [tp, replicas] : targets) {
+                coordination->reassign_partitions({{tp, replicas}},
+                                                  [call, tp](status one) { call->answer(tp, std::move(one)); });
+            }
+        });
+    }
+
+    void list_partition_reassignments(std::function<void(result<replica_targets>)> done) override {
+        coordination->list_reassignments(std::move(done));
+    }
 };
 
 server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -421,7 +496,21 @@ result<std::unique_ptr<server>> server::start(const broker_config& config, const
     if (!logs) return logs.error();
     i->logs = std::move(*logs);
 
-    i->replicas = std::make_unique<replica_manager>(i->loop, *i->logs, config.broker_id);
+    replica_manager_options ro;
+    ro.broker_id = config.broker_id;
+    ro.replica_lag_time_max_ms = config.replica_lag_time_max_ms;
+    ro.write_isr = [raw = i.get()](const topic_partition& tp, const coordination::partition_state& state,
+                                   std::function<void(result<int32_t>)> done) {
+        raw->coordination->update_isr(tp, state, std::move(done));
+    };
+    ro.fetcher.broker_id = config.broker_id;
+    ro.fetcher.max_wait_ms = config.replica_fetch_wait_max_ms;
+    ro.fetcher.min_bytes = config.replica_fetch_min_bytes;
+    ro.fetcher.partition_max_bytes = config.replica_fetch_max_bytes;
+    ro.fetcher.response_max_bytes = config.replica_fetch_response_max_bytes;
+    ro.fetcher.backoff = std::chrono::milliseconds(config.replica_fetch_backoff_ms);
+    ro.fetcher.socket_timeout = std::chrono::milliseconds(config.replica_socket_timeout_ms);
+    i->replicas = std::make_unique<replica_manager>(i->loop, *i->logs, std::move(ro));
     i->loop.start();
 
     coordination::coordination_config cc;
@@ -477,6 +566,7 @@ result<std::unique_ptr<server>> server::start(const broker_config& config, const
                  std::to_string(*port);
     }
     i->replicas->start_retention(config.log_retention_check_interval_ms);
+    i->replicas->start_isr_expiration();
 
     // Only now that the port answers may ZooKeeper tell the cluster where this broker is.
     i->coordination->start();
@@ -489,6 +579,7 @@ status server::shutdown() {
     auto i = std::move(impl_);
     if (i->config.controlled_shutdown_enable && !i->registration_failed.load()) i->controlled_shutdown_self();
     logger()->info("shutting down: no new connections; finishing requests in flight");
+    i->replicas->shutdown();
     {
         // All at once: no listener may accept while another waits for its requests to finish.
         std::vector<std::jthread> stopping;

@@ -1,6 +1,7 @@
 // Topic lifecycle as the request handlers need it, whoever carries it out: creation and
 // deletion go through ZooKeeper and the controller (coordination/), config changes through
-// /config/topics. Handlers call it from any thread; callbacks may run on any thread.
+// /config/topics, replica moves through /admin/reassign_partitions. Handlers call it from any
+// thread; callbacks may run on any thread.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/errc.h"
+#include "common/topic_partition.h"
 
 namespace gregor::broker {
 
@@ -26,6 +28,9 @@ struct topic_result {
     std::string name;
     status error;
 };
+
+// Partition -> the replicas it is to move to, preferred leader first.
+using replica_targets = std::map<topic_partition, std::vector<int32_t>>;
 
 struct config_change {
     std::string name;
@@ -47,6 +52,15 @@ public:
     // Applies set/delete changes to a topic's config overrides.
     virtual void alter_topic_config(std::string topic, std::vector<config_change> changes,
                                     bool validate_only, std::function<void(status)> done) = 0;
+    // Starts moving each partition to its target replicas; the controller completes the moves
+    // later. One status per partition: ok once its move is recorded, or why not
+    // (invalid_replica_assignment, unknown_topic_or_partition, reassignment_in_progress). By
+    // timeout_ms (if above 0) at the latest: request_timed_out then, and the moves not yet
+    // answered may still be recorded.
+    virtual void reassign_partitions(replica_targets targets, int32_t timeout_ms,
+                                     std::function<void(std::map<topic_partition, status>)> done) = 0;
+    // The moves under way, with their targets.
+    virtual void list_partition_reassignments(std::function<void(result<replica_targets>)> done) = 0;
 };
 
 }  // namespace gregor::broker

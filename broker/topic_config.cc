@@ -18,36 +18,20 @@ std::map<std::string, std::string> broker_defaults(const broker_config& b) {
         {"max.message.bytes", std::to_string(l.max_message_bytes)},
         {"flush.messages", limit(l.flush_interval_messages)},
         {"flush.ms", limit(l.flush_interval_ms)},
-        {"min.insync.replicas", std::to_string(b.min_insync_replicas)},
+        {"min.insync.replicas", std::to_string(l.min_insync_replicas)},
         {"unclean.leader.election.enable", b.unclean_leader_election_enable ? "true" : "false"},
     };
 }
 
 std::map<std::string, std::string> log_keys_only(const topic_overrides& o) {
-    std::map<std::string, std::string> out;
-    for (const auto& [k, v] : o) {
-        if (k != "min.insync.replicas" && k != "unclean.leader.election.enable") out[k] = v;
-    }
+    std::map<std::string, std::string> out = o;
+    out.erase("unclean.leader.election.enable");
     return out;
 }
 
 }  // namespace
 
 status validate_topic_config(const broker_config& broker, const topic_overrides& overrides) {
-    if (auto it = overrides.find("min.insync.replicas"); it != overrides.end()) {
-        int v = 0;
-        try {
-            size_t used = 0;
-            v = std::stoi(it->second, &used);
-            if (used != it->second.size()) v = 0;
-        } catch (const std::exception&) {
-            v = 0;
-        }
-        if (v < 1) {
-            return {errc::invalid_config, "invalid value '" + it->second +
-                                              "' for min.insync.replicas: must be an integer >= 1"};
-        }
-    }
     if (auto it = overrides.find("unclean.leader.election.enable");
         it != overrides.end() && it->second != "true" && it->second != "false") {
         return {errc::invalid_config, "invalid value '" + it->second +

@@ -353,6 +353,54 @@ struct admin::impl {
         return out;
     }
 
+    // Any broker takes these: it writes /admin/reassign_partitions, which the controller watches.
+    result<std::map<topic_partition, status>> alter_partition_reassignments(
+        const std::map<topic_partition, std::vector<int32_t>>& targets, timeout_opt t) {
+        const auto until = deadline(t);
+        native::alter_partition_reassignments_request req;
+        for (const auto& [tp, replicas] : targets) {
+            if (req.topics.empty() || req.topics.back().name != tp.topic) req.topics.push_back({tp.topic, {}});
+            req.topics.back().partitions.push_back({tp.partition, replicas});
+        }
+        req.timeout_ms = request_timeout_ms(until);
+        auto r = call<native::alter_partition_reassignments_response>({}, native::api_key::alter_partition_reassignments,
+                                                                      req, until);
+        if (!r) return r.error();
+        std::map<topic_partition, status> out;
+        for (const auto& [tp, _] : targets) {
+            out[tp] = status(errc::unknown_server_error, "the broker did not answer for this partition");
+        }
+        for (const auto& topic : r->topics) {
+            for (const auto& p : topic.partitions) {
+                auto it = out.find({topic.name, p.partition});
+                if (it != out.end()) it->second = entry_status(p.error_code, p.error_message);
+            }
+        }
+        return out;
+    }
+
+    result<std::map<topic_partition, partition_reassignment>> list_partition_reassignments(
+        const std::optional<std::set<topic_partition>>& partitions, timeout_opt t) {
+        native::list_partition_reassignments_request req;
+        if (partitions) {
+            req.topics.emplace();
+            for (const auto& tp : *partitions) {
+                if (req.topics->empty() || req.topics->back().name != tp.topic) req.topics->push_back({tp.topic, {}});
+                req.topics->back().partitions.push_back(tp.partition);
+            }
+        }
+        auto r = call<native::list_partition_reassignments_response>({}, native::api_key::list_partition_reassignments,
+                                                                     req, deadline(t));
+        if (!r) return r.error();
+        std::map<topic_partition, partition_reassignment> out;
+        for (const auto& topic : r->topics) {
+            for (const auto& p : topic.partitions) {
+                out[{topic.name, p.partition}] = {p.replicas, p.target_replicas};
+            }
+        }
+        return out;
+    }
+
     void close() {
         {
             std::lock_guard lk(close_mu);
@@ -414,6 +462,16 @@ result<std::vector<std::pair<config_resource, status>>> admin::alter_configs(
     const std::map<config_resource, std::vector<config_op>>& changes, bool validate_only,
     timeout_opt t) {
     return impl_->alter_configs(changes, validate_only, t);
+}
+
+result<std::map<topic_partition, status>> admin::alter_partition_reassignments(
+    const std::map<topic_partition, std::vector<int32_t>>& targets, timeout_opt t) {
+    return impl_->alter_partition_reassignments(targets, t);
+}
+
+result<std::map<topic_partition, partition_reassignment>> admin::list_partition_reassignments(
+    const std::optional<std::set<topic_partition>>& partitions, timeout_opt t) {
+    return impl_->list_partition_reassignments(partitions, t);
 }
 
 void admin::close() { impl_->close(); }

@@ -1,6 +1,7 @@
 // The admin client, as Kafka's Admin for what the native protocol offers: create and delete
 // topics (sent to the controller, following it through NOT_CONTROLLER), list and describe
-// topics and the cluster (Metadata), and describe and incrementally alter configs. Each call
+// topics and the cluster (Metadata), describe and incrementally alter configs, and start and
+// list partition reassignments (any broker takes those). Each call
 // blocks until its answer or its timeout (default.api.timeout.ms when not given), retrying
 // retriable failures (a dead broker, NOT_CONTROLLER) in between. Results are per topic or per
 // resource, as the protocol answers them; the call itself fails only when no answer came.
@@ -12,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,6 +92,14 @@ struct config_op {
     std::optional<std::string> value;  // for set
 };
 
+// A partition's move under way. Kafka's PartitionReassignment has adding and removing replicas
+// instead of the target; a ZK-mode move does not record where it started, so they are not
+// known (the leaving replicas are those of `replicas` not in `target_replicas`).
+struct partition_reassignment {
+    std::vector<int32_t> replicas;         // now: the target's, then the leaving ones
+    std::vector<int32_t> target_replicas;  // where the move ends
+};
+
 class admin {
 public:
     static result<std::unique_ptr<admin>> create(const properties& props);
@@ -126,6 +136,17 @@ public:
     result<std::vector<std::pair<config_resource, status>>> alter_configs(
         const std::map<config_resource, std::vector<config_op>>& changes,
         bool validate_only = false, timeout_opt timeout = std::nullopt);
+
+    // Starts moving each partition's replicas to the brokers given (preferred leader first).
+    // One status per partition: ok once the move is recorded (the controller completes it
+    // later), or why not: invalid_replica_assignment (no broker, a broker twice, an unknown
+    // broker), unknown_topic_or_partition, reassignment_in_progress, invalid_topic_exception.
+    result<std::map<topic_partition, status>> alter_partition_reassignments(
+        const std::map<topic_partition, std::vector<int32_t>>& targets, timeout_opt timeout = std::nullopt);
+    // The moves under way among `partitions` (nullopt: all of them).
+    result<std::map<topic_partition, partition_reassignment>> list_partition_reassignments(
+        const std::optional<std::set<topic_partition>>& partitions = std::nullopt,
+        timeout_opt timeout = std::nullopt);
 
     void close();
 

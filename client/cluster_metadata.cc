@@ -45,16 +45,23 @@ std::optional<int32_t> cluster_metadata::partition_count(const std::string& topi
     return static_cast<int32_t>(t->partitions.size());
 }
 
-std::optional<int32_t> cluster_metadata::leader(const topic_partition& tp) const {
+const partition_info* cluster_metadata::find(const topic_partition& tp) const {
     const topic_info* t = topic(tp.topic);
-    if (t == nullptr) return std::nullopt;
+    if (t == nullptr) return nullptr;
     auto it = std::lower_bound(t->partitions.begin(), t->partitions.end(), tp.partition,
                                [](const partition_info& p, int32_t n) { return p.partition < n; });
-    if (it == t->partitions.end() || it->partition != tp.partition || it->leader < 0) {
-        return std::nullopt;
-    }
-    if (!brokers_.count(it->leader)) return std::nullopt;
-    return it->leader;
+    return it == t->partitions.end() || it->partition != tp.partition ? nullptr : &*it;
+}
+
+std::optional<int32_t> cluster_metadata::leader(const topic_partition& tp) const {
+    const partition_info* p = find(tp);
+    if (p == nullptr || p->leader < 0 || !brokers_.count(p->leader)) return std::nullopt;
+    return p->leader;
+}
+
+int32_t cluster_metadata::leader_epoch(const topic_partition& tp) const {
+    const partition_info* p = find(tp);
+    return p == nullptr ? -1 : p->leader_epoch;
 }
 
 }  // namespace gregor::client

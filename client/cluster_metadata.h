@@ -58,10 +58,14 @@ public:
     std::optional<int32_t> partition_count(const std::string& topic) const;
     // The leader's node id when the partition has one that is a known broker.
     std::optional<int32_t> leader(const topic_partition& tp) const;
+    // The leader epoch the metadata names for the partition; -1 when unknown.
+    int32_t leader_epoch(const topic_partition& tp) const;
     // Forgets a topic (a later update brings it back).
     void forget(const std::string& topic) { topics_.erase(topic); }
 
 private:
+    const partition_info* find(const topic_partition& tp) const;
+
     std::map<int32_t, broker_info> brokers_;
     int32_t controller_id_ = -1;
     std::map<std::string, topic_info> topics_;

@@ -16,7 +16,10 @@ constexpr bool is_retriable(errc e) noexcept {
     case errc::unknown_topic_or_partition:
     case errc::request_timed_out:
     case errc::not_enough_replicas:
+    case errc::not_enough_replicas_after_append:
     case errc::not_controller:
+    case errc::fenced_leader_epoch:
+    case errc::unknown_leader_epoch:
     case errc::kafka_storage_error:
     case errc::network_exception:
         return true;

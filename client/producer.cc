@@ -457,7 +457,7 @@ struct producer::impl {
                 req.topics.push_back({b->tp.topic, {}});
                 t = std::prev(req.topics.end());
             }
-            t->partitions.push_back({b->tp.partition, std::span<std::byte>(b->bytes)});
+            t->partitions.push_back({b->tp.partition, net.metadata().leader_epoch(b->tp), std::span<std::byte>(b->bytes)});
         }
         in_flight[id] = std::move(batches);
         auto on_done = [this, id, node](result<response> r) { on_produce_done(id, node, std::move(r)); };

@@ -33,10 +33,12 @@ const char* errc_message(errc e) noexcept {
     case errc::invalid_request: return "the request is malformed or violates the protocol";
     case errc::unsupported_for_message_format: return "the message format version does not support this request";
     case errc::kafka_storage_error: return "disk error when trying to access the log directory";
+    case errc::reassignment_in_progress: return "a partition reassignment is in progress";
     case errc::topic_deletion_disabled: return "topic deletion is disabled (delete.topic.enable=false)";
     case errc::fenced_leader_epoch: return "the leader epoch in the request is older than the broker's";
     case errc::unknown_leader_epoch: return "the leader epoch in the request is newer than the broker's";
     case errc::invalid_record: return "a record in the batch is invalid";
+    case errc::invalid_update_version: return "the given update version was invalid: the partition state changed meanwhile";
     }
     return "unknown error";
 }
@@ -72,10 +74,12 @@ const char* errc_name(errc e) noexcept {
     case errc::invalid_request: return "INVALID_REQUEST";
     case errc::unsupported_for_message_format: return "UNSUPPORTED_FOR_MESSAGE_FORMAT";
     case errc::kafka_storage_error: return "KAFKA_STORAGE_ERROR";
+    case errc::reassignment_in_progress: return "REASSIGNMENT_IN_PROGRESS";
     case errc::topic_deletion_disabled: return "TOPIC_DELETION_DISABLED";
     case errc::fenced_leader_epoch: return "FENCED_LEADER_EPOCH";
     case errc::unknown_leader_epoch: return "UNKNOWN_LEADER_EPOCH";
     case errc::invalid_record: return "INVALID_RECORD";
+    case errc::invalid_update_version: return "INVALID_UPDATE_VERSION";
     }
     return "UNKNOWN_SERVER_ERROR";
 }

@@ -42,10 +42,12 @@ enum class errc : int16_t {
     invalid_request = 42,                // the request is malformed or violates the protocol
     unsupported_for_message_format = 43, // the message format version does not support this
     kafka_storage_error = 56,            // the log directory is offline after an I/O error
+    reassignment_in_progress = 60,       // a reassignment of that partition is already running
     topic_deletion_disabled = 73,        // delete.topic.enable is false
     fenced_leader_epoch = 74,            // the request's leader epoch is older than the broker's
     unknown_leader_epoch = 75,           // the request's leader epoch is newer than the broker's
     invalid_record = 87,                 // a record inside a batch violates the format
+    invalid_update_version = 95,         // a conditional partition-state write saw a newer version
 };
 
 // A one-line meaning of the code, also used as the default message.

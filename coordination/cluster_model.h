@@ -75,4 +75,7 @@ struct partition_info {
 // /config/topics/<t>: the topic's overrides of the broker's log.* defaults.
 using topic_config = std::map<std::string, std::string>;
 
+// /admin/reassign_partitions: partition -> the replicas it is to move to (preferred leader first).
+using partition_reassignments = std::map<topic_partition, std::vector<int32_t>>;
+
 }  // namespace gregor::coordination

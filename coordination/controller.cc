@@ -1,6 +1,7 @@
 #include "coordination/controller.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "common/logger.h"
@@ -45,6 +46,16 @@ bool contains_name(const std::vector<std::string>& v, const std::string& x) {
 
 zk_status from_multi(const zk_multi_result& r) { return r.ok() ? zk_status() : zk_status(r.code, r.message); }
 
+constexpr std::string_view kUncleanLeaderElectionKey = "unclean.leader.election.enable";
+
+// A config boolean as Kafka reads one: "true" or "false" in any case.
+std::optional<bool> parse_bool(std::string value) {
+    std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (value == "true") return true;
+    if (value == "false") return false;
+    return std::nullopt;
+}
+
 }  // namespace
 
 controller::controller(zk_client& zk, coordination_thread& thread, controller_config config,
@@ -65,6 +76,8 @@ controller::controller(zk_client& zk, coordination_thread& thread, controller_co
     watches_.push_back(zk_.watch(zp::topics_path(), handler("topic change", &controller::on_topic_change)));
     watches_.push_back(zk_.watch(zp::delete_topics_path(), handler("topic deletion", &controller::on_delete_topics)));
     watches_.push_back(zk_.watch(zp::isr_changes_path(), handler("ISR change", &controller::on_isr_change)));
+    watches_.push_back(zk_.watch(zp::reassign_partitions_path(),
+                                 handler("partition reassignment", &controller::on_reassign_change)));
 }
 
 controller::~controller() {
@@ -96,6 +109,7 @@ void controller::deactivate() {
     states_.clear();
     deleting_.clear();
     shutting_down_.clear();
+    reassigning_.clear();
     resync_needed_ = false;
 }
 
@@ -452,6 +466,7 @@ zk_status controller::load_and_publish() {
     topics_.clear();
     states_.clear();
     deleting_.clear();
+    reassigning_.clear();
 
     auto topics = zk_.get_children(zp::topics_path(), /*watch=*/true);
     if (!topics) return topics.status();
@@ -480,11 +495,7 @@ zk_status controller::load_and_publish() {
     }
     std::vector<topic_partition> ignored;
     if (auto s = initialise_partitions(fresh, ignored); !s.ok()) return s;
-    const broker_set eligible = live_set();
-    auto repaired = update_states(existing, [&](const topic_partition& tp, const std::optional<partition_state>& cur) {
-        return cur ? reconcile_with_live_brokers(*replicas_of(tp), *cur, eligible, config_.unclean_leader_election)
-                   : std::nullopt;
-    });
+    auto repaired = elect_leaders(existing, live_set());
     if (!repaired) return repaired.status();
     if (!repaired->empty()) {
         log()->info("Controller {} moved or took offline {} partition(s) whose leader is no longer live", config_.broker_id,
@@ -493,7 +504,8 @@ zk_status controller::load_and_publish() {
 
     send_full_state(live_ids());
     if (auto s = on_delete_topics(); !s.ok()) return s;
-    return on_isr_change();
+    if (auto s = on_isr_change(); !s.ok()) return s;
+    return on_reassign_change();
 }
 
 zk_status controller::on_broker_change() {
@@ -539,10 +551,7 @@ zk_status controller::on_broker_change() {
     broker_set without_joined = live_set();
     for (const int32_t id : joined) without_joined.erase(id);
     for (const broker_set& live : {without_joined, live_set()}) {
-        auto written = update_states(affected, [&](const topic_partition& tp, const std::optional<partition_state>& cur) {
-            return cur ? reconcile_with_live_brokers(*replicas_of(tp), *cur, live, config_.unclean_leader_election)
-                       : std::nullopt;
-        });
+        auto written = elect_leaders(affected, live);
         if (!written) return written.status();
         changed.insert(changed.end(), written->begin(), written->end());
     }
@@ -551,7 +560,8 @@ zk_status controller::on_broker_change() {
 
     send_full_state(joined);
     publish(changed, /*brokers_changed=*/true);
-    return process_deletions();
+    if (auto s = process_deletions(); !s.ok()) return s;
+    return advance_reassignments();  // a returning target replica may have been all it waited for
 }
 
 zk_status controller::on_topic_change() {
@@ -582,7 +592,7 @@ zk_status controller::on_topic_change() {
     std::vector<topic_partition> ignored;
     if (auto s = initialise_partitions(fresh, ignored); !s.ok()) return s;
     publish(added, /*brokers_changed=*/false, gone);
-    return {};
+    return gone.empty() ? zk_status() : advance_reassignments();  // drops moves of removed topics
 }
 
 zk_status controller::on_delete_topics() {
@@ -659,7 +669,12 @@ zk_status controller::finish_deletion(const std::string& topic) {
     topics_.erase(topic);
     deleting_.erase(topic);
     log()->info("Deleted topic {}", topic);
-    return {};
+    std::set<topic_partition> moving;
+    for (const auto& [tp, target] : reassigning_) {
+        if (tp.topic == topic) moving.insert(tp);
+    }
+    for (const auto& tp : moving) reassigning_.erase(tp);
+    return moving.empty() ? zk_status() : remove_reassignment_entries(moving);
 }
 
 zk_status controller::on_isr_change() {
@@ -697,7 +712,8 @@ zk_status controller::on_isr_change() {
         u.partitions = std::move(infos);
         channel_.update_metadata(live_ids(), u);
     }
-    return fenced_multi_chunked(removals);
+    if (auto s = fenced_multi_chunked(removals); !s.ok()) return s;
+    return advance_reassignments();  // the ISR a reassignment waits for may be complete now
 }
 
 zk_status controller::check_preferred_leaders() {
@@ -709,7 +725,8 @@ zk_status controller::check_preferred_leaders() {
     for (const auto& tp : all_partitions(/*include_deleting=*/false)) {
         const auto st = states_.find(tp);
         const auto& replicas = *replicas_of(tp);
-        if (st == states_.end() || replicas.empty()) continue;
+        // A reassignment moves the leader itself when it completes.
+        if (st == states_.end() || replicas.empty() || reassigning_.contains(tp)) continue;
         tally& t = per_broker[replicas.front()];
         ++t.preferred;
         if (st->second.leader != replicas.front()) t.elsewhere.push_back(tp);
@@ -731,6 +748,309 @@ zk_status controller::check_preferred_leaders() {
     if (!changed) return changed.status();
     publish(*changed, /*brokers_changed=*/false);
     return {};
+}
+
+// --- leader election ---------------------------------------------------------------------------
+
+zk_result<std::map<std::string, bool>> controller::unclean_policies(const std::vector<topic_partition>& tps,
+                                                                    const broker_set& live) {
+    std::map<std::string, bool> out;
+    for (const auto& tp : tps) {
+        if (out.contains(tp.topic)) continue;
+        const auto st = states_.find(tp);
+        if (st == states_.end()) continue;
+        const partition_state& s = st->second;
+        if (s.leader != kNoLeader && live.contains(s.leader)) continue;
+        if (std::any_of(s.isr.begin(), s.isr.end(), [&](int32_t r) { return live.contains(r); })) continue;
+        bool unclean = config_.unclean_leader_election;
+        auto node = zk_.get(zp::topic_config_path(tp.topic));
+        if (!node && node.code() != zk_errc::no_node) return node.status();
+        if (node) {
+            auto config = zp::decode_topic_config(node->data);
+            if (!config) {
+                log()->warn("Topic {} has an unreadable config ({}); unclean.leader.election.enable is the broker's",
+                            tp.topic, config.status().message());
+            } else if (const auto value = config->find(std::string(kUncleanLeaderElectionKey)); value != config->end()) {
+                if (const auto parsed = parse_bool(value->second)) {
+                    unclean = *parsed;
+                } else {
+                    log()->warn("Topic {} has unclean.leader.election.enable={}, which is not a boolean; using the "
+                                "broker's {}", tp.topic, value->second, unclean);
+                }
+            }
+        }
+        out[tp.topic] = unclean;
+    }
+    return out;
+}
+
+zk_result<std::vector<topic_partition>> controller::elect_leaders(const std::vector<topic_partition>& tps,
+                                                                 const broker_set& live) {
+    auto policies = unclean_policies(tps, live);
+    if (!policies) return policies.status();
+    struct unclean_choice {
+        int32_t leader;
+        std::vector<int32_t> old_isr;
+    };
+    std::map<topic_partition, unclean_choice> unclean;  // as decided in the round that was written
+    auto written = update_states(tps, [&](const topic_partition& tp, const std::optional<partition_state>& cur) {
+        unclean.erase(tp);
+        if (!cur) return std::optional<partition_state>();
+        const auto policy = policies->find(tp.topic);
+        const bool allowed = policy != policies->end() ? policy->second : config_.unclean_leader_election;
+        auto next = reconcile_with_live_brokers(*replicas_of(tp), *cur, live, allowed);
+        if (next && is_unclean_election(*cur, *next)) unclean[tp] = unclean_choice{next->leader, cur->isr};
+        return next;
+    });
+    if (!written) return written;
+    for (const auto& tp : *written) {
+        const auto it = unclean.find(tp);
+        if (it == unclean.end()) continue;
+        const uint64_t count = ++unclean_elections_;
+        log()->warn("Unclean leader election for partition {}: broker {} leads though it was not in the ISR [{}]; "
+                    "records only the old ISR held may be lost ({} unclean election(s) by this controller so far)",
+                    tp.dir_name(), it->second.leader, join(it->second.old_isr), count);
+    }
+    return written;
+}
+
+// --- partition reassignment ----------------------------------------------------------------------
+
+status controller::check_reassignment(const topic_partition& tp, const std::vector<int32_t>& target) const {
+    if (!topics_.contains(tp.topic)) {
+        return {errc::unknown_topic_or_partition, "topic '" + tp.topic + "' does not exist"};
+    }
+    if (deleting_.contains(tp.topic)) {
+        return {errc::unknown_topic_or_partition, "topic '" + tp.topic + "' is marked for deletion"};
+    }
+    const auto* current = replicas_of(tp);
+    if (current == nullptr) return {errc::unknown_topic_or_partition, "the partition does not exist"};
+    // A current replica counts as known while its broker is down: it may stay.
+    std::vector<int32_t> known = *current;
+    for (const auto& [id, b] : live_) known.push_back(id);
+    return validate_reassignment_target(target, known);
+}
+
+zk_status controller::on_reassign_change() {
+    const std::string path = zp::reassign_partitions_path();
+    auto node = zk_.get(path, /*watch=*/true);
+    if (node.code() == zk_errc::no_node) {
+        // Arm the watch for its creation; if it appeared meanwhile, the next event reads it.
+        auto created = zk_.exists(path, /*watch=*/true);
+        if (!created) return created.status();
+        if (created->has_value()) {
+            thread_.post([this, activation = activation_] {
+                if (activation == activation_) run("partition reassignment", [this] { return on_reassign_change(); });
+            });
+        }
+        return advance_reassignments();
+    }
+    if (!node) return node.status();
+
+    auto entries = zp::decode_reassignment(node->data);
+    std::set<topic_partition> dropped;
+    std::vector<topic_partition> started;
+    if (!entries) {
+        log()->error("Dropping the unreadable partition reassignment request: {}", entries.status().message());
+        if (auto s = remove_reassignment_entries({}); !s.ok()) return s;
+        return advance_reassignments();
+    }
+    std::map<topic_partition, int> listed;
+    for (const auto& [tp, target] : *entries) ++listed[tp];
+    for (const auto& [tp, target] : *entries) {
+        if (dropped.contains(tp)) continue;
+        if (listed[tp] > 1) {
+            log()->error("Dropping the reassignment of {}: the request lists the partition {} times", tp.dir_name(),
+                         listed[tp]);
+            dropped.insert(tp);
+            continue;
+        }
+        if (const status s = check_reassignment(tp, target); !s.ok()) {
+            log()->error("Dropping the reassignment of {} to [{}]: {}", tp.dir_name(), join(target), s.message);
+            dropped.insert(tp);
+            continue;
+        }
+        const auto running = reassigning_.find(tp);
+        if (running != reassigning_.end() && running->second == target) continue;
+        if (running == reassigning_.end() && *replicas_of(tp) == target) {
+            log()->info("Partition {} is already assigned to [{}]; nothing to move", tp.dir_name(), join(target));
+            dropped.insert(tp);
+            continue;
+        }
+        if (running != reassigning_.end()) {
+            log()->info("Reassignment of {} now targets [{}] instead of [{}]", tp.dir_name(), join(target),
+                        join(running->second));
+        }
+        reassigning_[tp] = target;
+        started.push_back(tp);
+    }
+    if (auto s = start_reassignments(started); !s.ok()) return s;
+    if (!dropped.empty()) {
+        if (auto s = remove_reassignment_entries(dropped); !s.ok()) return s;
+    }
+    return advance_reassignments();
+}
+
+zk_status controller::start_reassignments(const std::vector<topic_partition>& tps) {
+    std::map<std::string, std::vector<topic_partition>> by_topic;
+    for (const auto& tp : tps) by_topic[tp.topic].push_back(tp);
+    std::vector<topic_partition> started;
+    for (const auto& [topic, partitions] : by_topic) {
+        // A leader's ISR write may move a state znode under us: re-read the topic and try again.
+        for (int round = 0; topics_.contains(topic); ++round) {
+            topic_entry& entry = topics_.at(topic);
+            replica_map next = entry.replicas;
+            std::vector<topic_partition> moved;
+            std::vector<std::pair<topic_partition, partition_state>> states;
+            for (const auto& tp : partitions) {
+                const auto replicas = next.find(tp.partition);
+                const auto target = reassigning_.find(tp);
+                if (replicas == next.end() || target == reassigning_.end()) continue;
+                auto during = replicas_while_reassigning(replicas->second, target->second);
+                if (during == replicas->second) continue;
+                log()->info("Reassigning {} from [{}] to [{}]: its replicas are [{}] until the new ones are in sync",
+                            tp.dir_name(), join(replicas->second), join(target->second), join(during));
+                replicas->second = std::move(during);
+                moved.push_back(tp);
+                if (const auto st = states_.find(tp); st != states_.end()) {
+                    partition_state bumped = st->second;
+                    ++bumped.leader_epoch;  // so that every replica takes the new replica list
+                    bumped.controller_epoch = epoch_;
+                    states.emplace_back(tp, std::move(bumped));
+                }
+            }
+            if (moved.empty()) break;
+            std::vector<zk_op> ops{zk_op::set(zp::topic_path(topic), zp::encode_topic_assignment({entry.id, next}),
+                                              entry.zk_version)};
+            for (const auto& [tp, st] : states) {
+                ops.push_back(zk_op::set(zp::partition_state_path(tp.topic, tp.partition), zp::encode_partition_state(st),
+                                         st.zk_version));
+            }
+            auto r = fenced_multi(std::move(ops));
+            if (r.ok()) {
+                entry.replicas = std::move(next);
+                entry.zk_version = r.results[0].stat.version;
+                for (size_t i = 0; i < states.size(); ++i) {
+                    states[i].second.zk_version = r.results[i + 1].stat.version;
+                    states_[states[i].first] = states[i].second;
+                }
+                started.insert(started.end(), moved.begin(), moved.end());
+                break;
+            }
+            if (!active_ || r.code != zk_errc::bad_version || round == 2) return from_multi(r);
+            if (auto s = load_topic(topic); !s.ok()) return s;
+        }
+    }
+    publish(started, /*brokers_changed=*/false);
+    return {};
+}
+
+zk_status controller::advance_reassignments() {
+    std::set<topic_partition> ended;
+    for (auto it = reassigning_.begin(); it != reassigning_.end();) {
+        if (replicas_of(it->first) != nullptr && !deleting_.contains(it->first.topic)) {
+            ++it;
+            continue;
+        }
+        log()->info("Reassignment of {} ends: the topic is gone or being deleted", it->first.dir_name());
+        ended.insert(it->first);
+        it = reassigning_.erase(it);
+    }
+    std::map<std::string, std::vector<topic_partition>> by_topic;
+    for (const auto& [tp, target] : reassigning_) by_topic[tp.topic].push_back(tp);
+    const broker_set live = live_set();
+    std::vector<topic_partition> finished;
+    std::map<int32_t, std::vector<topic_partition>> leaving;  // broker -> partitions it no longer hosts
+    for (const auto& [topic, partitions] : by_topic) {
+        for (int round = 0; topics_.contains(topic); ++round) {
+            topic_entry& entry = topics_.at(topic);
+            replica_map next = entry.replicas;
+            std::vector<std::pair<topic_partition, partition_state>> states;
+            std::map<topic_partition, std::vector<int32_t>> removed;
+            for (const auto& tp : partitions) {
+                const auto st = states_.find(tp);
+                const auto replicas = next.find(tp.partition);
+                if (st == states_.end() || replicas == next.end()) continue;
+                const std::vector<int32_t>& target = reassigning_.at(tp);
+                auto done = complete_reassignment(target, st->second, live);
+                if (!done) continue;
+                done->controller_epoch = epoch_;
+                for (const int32_t r : replicas->second) {
+                    if (!contains(target, r)) removed[tp].push_back(r);
+                }
+                replicas->second = target;
+                states.emplace_back(tp, std::move(*done));
+            }
+            if (states.empty()) break;
+            std::vector<zk_op> ops{zk_op::set(zp::topic_path(topic), zp::encode_topic_assignment({entry.id, next}),
+                                              entry.zk_version)};
+            for (const auto& [tp, st] : states) {
+                ops.push_back(zk_op::set(zp::partition_state_path(tp.topic, tp.partition), zp::encode_partition_state(st),
+                                         st.zk_version));
+            }
+            auto r = fenced_multi(std::move(ops));
+            if (r.ok()) {
+                entry.replicas = std::move(next);
+                entry.zk_version = r.results[0].stat.version;
+                for (size_t i = 0; i < states.size(); ++i) {
+                    auto& [tp, st] = states[i];
+                    st.zk_version = r.results[i + 1].stat.version;
+                    states_[tp] = st;
+                    log()->info("Reassignment of {} to [{}] is complete: leader {}, ISR [{}], leader epoch {}",
+                                tp.dir_name(), join(reassigning_.at(tp)), st.leader, join(st.isr), st.leader_epoch);
+                    for (const int32_t b : removed[tp]) leaving[b].push_back(tp);
+                    reassigning_.erase(tp);
+                    ended.insert(tp);
+                    finished.push_back(tp);
+                }
+                break;
+            }
+            if (!active_ || r.code != zk_errc::bad_version || round == 2) return from_multi(r);
+            if (auto s = load_topic(topic); !s.ok()) return s;
+        }
+    }
+    publish(finished, /*brokers_changed=*/false);
+    // A leaving broker that is down finds the partition missing from its full LeaderAndIsr when
+    // it returns, and stops serving it then.
+    for (auto& [broker, tps] : leaving) {
+        if (!live_.contains(broker)) continue;
+        stop_replica_request req;
+        req.controller_id = config_.broker_id;
+        req.controller_epoch = epoch_;
+        req.delete_partitions = true;
+        req.partitions = std::move(tps);
+        channel_.stop_replica(broker, req);
+    }
+    return ended.empty() ? zk_status() : remove_reassignment_entries(ended);
+}
+
+zk_status controller::remove_reassignment_entries(const std::set<topic_partition>& tps) {
+    const std::string path = zp::reassign_partitions_path();
+    // An admin may add entries meanwhile (the write is conditional): re-read and try again.
+    for (int round = 0; round < 3; ++round) {
+        auto node = zk_.get(path);
+        if (node.code() == zk_errc::no_node) return {};
+        if (!node) return node.status();
+        auto entries = zp::decode_reassignment(node->data);
+        zk_op op = zk_op::remove(path, node->stat.version);
+        if (entries) {
+            partition_reassignments left;
+            size_t removed = 0;
+            for (const auto& [tp, target] : *entries) {
+                if (tps.contains(tp)) {
+                    ++removed;
+                } else {
+                    left[tp] = target;
+                }
+            }
+            if (removed == 0) return {};
+            if (!left.empty()) op = zk_op::set(path, zp::encode_reassignment(left), node->stat.version);
+        }
+        auto r = fenced_multi({op});
+        if (r.ok()) return {};
+        if (!active_ || (r.code != zk_errc::bad_version && r.code != zk_errc::no_node)) return from_multi(r);
+    }
+    return zk_status(zk_errc::bad_version, "/admin/reassign_partitions kept changing under the controller");
 }
 
 // --- requests ----------------------------------------------------------------------------------

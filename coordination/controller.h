@@ -13,15 +13,30 @@
 // What it reacts to while active: /brokers/ids (broker death and return: leaders move to a live
 // ISR member, an RF=1 partition goes offline and comes back with its broker), /brokers/topics
 // (topics written by others), /admin/delete_topics (deletion requests), /isr_change_notification
-// (leaders' ISR changes), and a periodic preferred-leader check. On activation it reads the
-// whole state, repairs what the failover left (partitions led by dead brokers, partitions never
-// initialised) and sends every broker the full picture.
+// (leaders' ISR changes), /admin/reassign_partitions (replica moves), and a periodic
+// preferred-leader check. On activation it reads the whole state, repairs what the failover left
+// (partitions led by dead brokers, partitions never initialised, reassignments under way) and
+// sends every broker the full picture.
+//
+// Election: a new leader comes from the ISR. Only when no ISR member is live, and
+// unclean.leader.election.enable is true (the topic's /config/topics override, else the
+// broker's), does any live replica lead; such elections are logged as warnings and counted.
+//
+// Reassignment, as ZK-mode Kafka before KIP-455: for each valid entry of
+// /admin/reassign_partitions (others are logged and dropped from the znode) the replicas become
+// target + leaving ones and the leader epoch is bumped, in one write, and every replica is told;
+// the leader adds the new replicas to the ISR as they catch up (isr_updater). Once every target
+// replica is in the ISR, the leader moves into the target if it is leaving, the ISR and the
+// assignment shrink to the target (one write, leader epoch + 1), the leaving replicas get
+// StopReplica(delete), and the entry leaves the znode (deleted when empty). A new controller
+// re-reads the znode and carries on.
 //
 // Threads: everything here runs on the coordination thread, which must be the zk_client's post
 // target; the channel is called there too. Construct before zk_client::start(); destroy only
 // after zk_client::close() and coordination_thread::stop().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -75,6 +90,8 @@ public:
     void deactivate();
     bool active() const noexcept { return active_; }
     int32_t epoch() const noexcept { return epoch_; }
+    // Unclean leader elections written by this controller in any of its terms. Any thread.
+    uint64_t unclean_elections() const noexcept { return unclean_elections_.load(); }
 
     // Creates topics (or only checks them, with validate_only): name rules, existence and
     // '.'/'_' collisions, counts against the live brokers, Kafka's replica assignment; writes
@@ -125,6 +142,7 @@ private:
     zk_status on_topic_change();
     zk_status on_delete_topics();
     zk_status on_isr_change();
+    zk_status on_reassign_change();
     zk_status check_preferred_leaders();
     void run(const char* what, const std::function<zk_status()>& step);
 
@@ -143,6 +161,26 @@ private:
                                     std::vector<topic_partition>& initialised);
     zk_status process_deletions();
     zk_status finish_deletion(const std::string& topic);
+
+    // Leader election for partitions whose leader or ISR members may have died (broker change,
+    // failover): clean, or unclean where the topic's policy allows it (counted and logged).
+    zk_result<std::vector<topic_partition>> elect_leaders(const std::vector<topic_partition>& tps,
+                                                          const broker_set& live);
+    // unclean.leader.election.enable of each topic among `tps` with a partition that has no live
+    // ISR member (only those need it): the topic's override, else the broker's.
+    zk_result<std::map<std::string, bool>> unclean_policies(const std::vector<topic_partition>& tps,
+                                                            const broker_set& live);
+
+    // Reassignment steps. check_reassignment: why an entry cannot be carried out (ok if it can).
+    status check_reassignment(const topic_partition& tp, const std::vector<int32_t>& target) const;
+    // Writes target + leaving replicas with leader_epoch + 1 and tells the replicas.
+    zk_status start_reassignments(const std::vector<topic_partition>& tps);
+    // Completes every reassignment whose target replicas are all in the ISR; drops those whose
+    // topic went away.
+    zk_status advance_reassignments();
+    // Removes these partitions' entries from /admin/reassign_partitions (the znode when none is
+    // left; an unreadable one whole).
+    zk_status remove_reassignment_entries(const std::set<topic_partition>& tps);
     topic_result create_topic(const new_topic& t, bool validate_only);
     void fenced();
 
@@ -187,6 +225,8 @@ private:
     std::map<topic_partition, partition_state> states_;
     std::map<std::string, deletion> deleting_;
     std::set<int32_t> shutting_down_;
+    std::map<topic_partition, std::vector<int32_t>> reassigning_;  // partition -> target replicas
+    std::atomic<uint64_t> unclean_elections_{0};
 };
 
 }  // namespace gregor::coordination

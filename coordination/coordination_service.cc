@@ -81,6 +81,11 @@ private:
 
 namespace {
 
+status zk_error(const zk_status& s) {
+    if (is_connection_error(s.code())) return {errc::request_timed_out, "ZooKeeper did not answer: " + s.message()};
+    return {errc::unknown_server_error, s.message()};
+}
+
 controller_config with_id(controller_config c, int32_t id) {
     c.broker_id = id;
     return c;
@@ -109,6 +114,7 @@ coordination_service::coordination_service(coordination_config config, post_fn p
     controller_ = std::make_unique<controller>(zk_, thread_, with_id(config.controller, id), *channel_,
                                                [this] { election_->resign(); });
     configs_ = std::make_unique<config_manager>(zk_, thread_, *config_listener_);
+    isr_ = std::make_unique<isr_updater>(zk_, thread_, id, std::chrono::milliseconds(50), config.controller.retry_backoff);
 }
 
 coordination_service::~coordination_service() { stop(); }
@@ -226,6 +232,93 @@ void coordination_service::alter_topic_config(std::string topic, topic_config co
     request<status>([this, topic = std::move(topic), config = std::move(config)] {
         return configs_->write_topic_config(topic, config);
     }, std::move(done));
+}
+
+void coordination_service::update_isr(topic_partition tp, partition_state state, callback<result<int32_t>> done) {
+    request<result<int32_t>>([this, tp = std::move(tp), state = std::move(state)] { return isr_->update(tp, state); },
+                             std::move(done));
+}
+
+void coordination_service::reassign_partitions(partition_reassignments target, callback<status> done) {
+    request<status>([this, target = std::move(target)] { return write_reassignments(target); }, std::move(done));
+}
+
+void coordination_service::list_reassignments(callback<result<partition_reassignments>> done) {
+    request<result<partition_reassignments>>([this] { return read_reassignments(); }, std::move(done));
+}
+
+status coordination_service::check_reassignment(const partition_reassignments& target) {
+    if (target.empty()) return {errc::invalid_replica_assignment, "The reassignment names no partition."};
+    std::map<std::string, topic_assignment> topics;
+    for (const auto& [tp, replicas] : target) {
+        const std::string named = "Reassignment of " + tp.dir_name() + ": ";
+        auto topic = topics.find(tp.topic);
+        if (topic == topics.end()) {
+            auto node = zk_.get(zk_paths::topic_path(tp.topic));
+            if (node.code() == zk_errc::no_node) {
+                return {errc::unknown_topic_or_partition, named + "topic '" + tp.topic + "' does not exist."};
+            }
+            if (!node) return zk_error(node.status());
+            auto assignment = zk_paths::decode_topic_assignment(node->data);
+            if (!assignment) return zk_error(assignment.status());
+            auto deleting = zk_.exists(zk_paths::delete_topic_path(tp.topic));
+            if (!deleting) return zk_error(deleting.status());
+            if (deleting->has_value()) {
+                return {errc::unknown_topic_or_partition, named + "topic '" + tp.topic + "' is marked for deletion."};
+            }
+            topic = topics.emplace(tp.topic, std::move(*assignment)).first;
+        }
+        const auto current = topic->second.partitions.find(tp.partition);
+        if (current == topic->second.partitions.end()) {
+            return {errc::unknown_topic_or_partition, named + "partition " + std::to_string(tp.partition) +
+                                                          " of topic '" + tp.topic + "' does not exist."};
+        }
+        // A current replica counts as known while its broker is down: it may stay.
+        std::vector<int32_t> known = current->second;
+        for (const auto& b : registry_->live_brokers()) known.push_back(b.id);
+        if (auto s = validate_reassignment_target(replicas, known); !s.ok()) return {s.code, named + s.message + "."};
+    }
+    return {};
+}
+
+status coordination_service::write_reassignments(const partition_reassignments& target) {
+    if (auto s = check_reassignment(target); !s.ok()) return s;
+    const std::string path = zk_paths::reassign_partitions_path();
+    // Merged into the request already there; a concurrent writer makes the conditional write
+    // fail, and the next round sees its entries.
+    for (int round = 0; round < 5; ++round) {
+        auto node = zk_.get(path);
+        if (!node && node.code() != zk_errc::no_node) return zk_error(node.status());
+        partition_reassignments merged;
+        if (node) {
+            auto entries = zk_paths::decode_reassignment(node->data);
+            if (!entries) return zk_error(entries.status());
+            merged.insert(entries->begin(), entries->end());
+        }
+        for (const auto& [tp, replicas] : target) {
+            if (merged.contains(tp)) {
+                return {errc::reassignment_in_progress, "A reassignment of " + tp.dir_name() + " is already in progress."};
+            }
+        }
+        merged.insert(target.begin(), target.end());
+        const std::string data = zk_paths::encode_reassignment(merged);
+        const zk_status written = node ? zk_.set(path, data, node->stat.version).status()
+                                       : zk_.create(path, data, create_mode::persistent, /*create_parents=*/true).status();
+        if (written.ok()) return {};
+        const bool raced = written.code() == zk_errc::bad_version || written.code() == zk_errc::node_exists ||
+                           written.code() == zk_errc::no_node;
+        if (!raced) return zk_error(written);
+    }
+    return {errc::request_timed_out, "/admin/reassign_partitions kept changing; retry the request."};
+}
+
+result<partition_reassignments> coordination_service::read_reassignments() {
+    auto node = zk_.get(zk_paths::reassign_partitions_path());
+    if (node.code() == zk_errc::no_node) return partition_reassignments{};
+    if (!node) return zk_error(node.status());
+    auto entries = zk_paths::decode_reassignment(node->data);
+    if (!entries) return zk_error(entries.status());
+    return partition_reassignments(entries->begin(), entries->end());
 }
 
 }  // namespace gregor::coordination

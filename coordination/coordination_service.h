@@ -33,6 +33,7 @@
 #include "coordination/controller_channel.h"
 #include "coordination/controller_election.h"
 #include "coordination/coordination_thread.h"
+#include "coordination/isr_updater.h"
 #include "coordination/zk_client.h"
 
 namespace gregor::coordination {
@@ -82,6 +83,9 @@ public:
     bool is_controller() const noexcept { return is_controller_.load(); }
     int32_t controller_id() const noexcept { return controller_id_.load(); }
     bool zookeeper_connected() const noexcept { return zk_.connected(); }
+    // Unclean leader elections this broker's controller has made since the broker started
+    // (Kafka's UncleanLeaderElectionsPerSec, as a count).
+    uint64_t unclean_elections() const noexcept { return controller_->unclean_elections(); }
 
     // --- requests: any thread; `done` runs on the broker's event loop ---------------------------
     // Controller only (others answer not_controller, so that clients go to the controller,
@@ -100,6 +104,26 @@ public:
     void describe_topic_configs(std::vector<std::string> topics, callback<std::vector<result<topic_config>>> done);
     void alter_topic_config(std::string topic, topic_config config, callback<status> done);
 
+    // Leader only: writes `state` (this broker as leader, its leader_epoch and controller_epoch
+    // as the last LeaderAndIsr gave them, the new isr) to the partition's state znode,
+    // conditional on state.zk_version (the version this broker last knew), then tells the
+    // controller through /isr_change_notification/isr_change_<seq> (coalesced over ~50 ms) so
+    // it refreshes every broker's metadata. `done` gets the znode's new version, or
+    // errc::invalid_update_version when the znode moved on (the controller changed leader or
+    // ISR: its LeaderAndIsr is on the way), or request_timed_out (ZooKeeper did not answer:
+    // retry with the same state). See isr_updater.h.
+    void update_isr(topic_partition tp, partition_state state, callback<result<int32_t>> done);
+
+    // Any broker: validates and writes /admin/reassign_partitions, which the controller carries
+    // out (controller.h). Nothing is written if an entry fails: invalid_replica_assignment (empty,
+    // a broker twice, a broker that is neither registered nor a current replica),
+    // unknown_topic_or_partition (no such topic or partition, or the topic is being deleted), or
+    // reassignment_in_progress (one is running for the same partition); the message names the
+    // partition.
+    void reassign_partitions(partition_reassignments target, callback<status> done);
+    // Any broker: partitions currently being reassigned, with their target replicas.
+    void list_reassignments(callback<result<partition_reassignments>> done);
+
 private:
     class registry_adapter;
     class election_adapter;
@@ -111,6 +135,10 @@ private:
     void request(std::function<T()> work, callback<T> done);
     // Coordination thread: a topic created by a broker that is not the controller.
     topic_result create_topic_directly(const std::string& name);
+    // Coordination thread: the halves of reassign_partitions and list_reassignments.
+    status check_reassignment(const partition_reassignments& target);
+    status write_reassignments(const partition_reassignments& target);
+    result<partition_reassignments> read_reassignments();
 
     post_fn post_;
     coordination_listener& listener_;
@@ -133,6 +161,7 @@ private:
     std::unique_ptr<controller_election> election_;
     std::unique_ptr<controller> controller_;
     std::unique_ptr<config_manager> configs_;
+    std::unique_ptr<isr_updater> isr_;
 };
 
 }  // namespace gregor::coordination

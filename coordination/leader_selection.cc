@@ -80,4 +80,32 @@ std::optional<partition_state> restore_preferred_leader(const std::vector<int32_
     return changed(current, preferred, current.isr);
 }
 
+bool is_unclean_election(const partition_state& before, const partition_state& after) {
+    return after.leader != kNoLeader && after.leader != before.leader && !contains(before.isr, after.leader);
+}
+
+std::optional<partition_state> complete_reassignment(const std::vector<int32_t>& target,
+                                                     const partition_state& current, const broker_set& live) {
+    if (!std::all_of(target.begin(), target.end(), [&](int32_t r) { return contains(current.isr, r); })) {
+        return std::nullopt;
+    }
+    int32_t leader = kNoLeader;
+    if (contains(target, current.leader) && live.contains(current.leader)) {
+        leader = current.leader;
+    } else {
+        for (const int32_t r : target) {
+            if (live.contains(r)) {
+                leader = r;
+                break;
+            }
+        }
+    }
+    if (leader == kNoLeader) return std::nullopt;
+    partition_state next = current;
+    next.leader = leader;
+    next.isr = keep_if(current.isr, [&](int32_t r) { return contains(target, r); });
+    next.leader_epoch = current.leader_epoch + 1;
+    return next;
+}
+
 }  // namespace gregor::coordination

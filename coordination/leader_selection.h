@@ -42,4 +42,16 @@ std::optional<partition_state> move_for_shutdown(const std::vector<int32_t>& rep
 std::optional<partition_state> restore_preferred_leader(const std::vector<int32_t>& replicas,
                                                         const partition_state& current, const broker_set& live);
 
+// True when `after` names a leader that was not in `before`'s ISR: an unclean election, which
+// may lose records the old ISR had acknowledged.
+bool is_unclean_election(const partition_state& before, const partition_state& after);
+
+// The end of a reassignment to `target`, once every target replica is in the ISR: the leader
+// stays if it is a live target replica, else the first target replica that is live and in the
+// ISR leads; the ISR keeps only target replicas; leader_epoch + 1 in any case, so that every
+// replica takes the new replica list. nullopt while a target replica is missing from the ISR
+// or no target replica can lead.
+std::optional<partition_state> complete_reassignment(const std::vector<int32_t>& target,
+                                                     const partition_state& current, const broker_set& live);
+
 }  // namespace gregor::coordination

@@ -156,4 +156,27 @@ status validate_replica_assignment(const replica_map& assignment, const std::vec
     return {};
 }
 
+std::vector<int32_t> replicas_while_reassigning(const std::vector<int32_t>& current, const std::vector<int32_t>& target) {
+    std::vector<int32_t> out = target;
+    for (const int32_t r : current) {
+        if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+    }
+    return out;
+}
+
+status validate_reassignment_target(const std::vector<int32_t>& target, const std::vector<int32_t>& known_brokers) {
+    if (target.empty()) return {errc::invalid_replica_assignment, "the replica list is empty"};
+    const std::set<int32_t> distinct(target.begin(), target.end());
+    if (distinct.size() != target.size()) {
+        return {errc::invalid_replica_assignment, "the replica list names a broker more than once"};
+    }
+    const std::set<int32_t> known(known_brokers.begin(), known_brokers.end());
+    std::string unknown;
+    for (const int32_t r : target) {
+        if (!known.contains(r)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(r);
+    }
+    if (!unknown.empty()) return {errc::invalid_replica_assignment, "unknown broker(s) " + unknown};
+    return {};
+}
+
 }  // namespace gregor::coordination

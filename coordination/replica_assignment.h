@@ -43,4 +43,14 @@ result<replica_map> assign_replicas(std::vector<broker_placement> brokers, int32
 // broker in `known_brokers`. Errors: invalid_replica_assignment with Kafka's messages.
 status validate_replica_assignment(const replica_map& assignment, const std::vector<int32_t>& known_brokers);
 
+// A partition's replicas while it moves from `current` to `target` (Kafka's ZK-mode
+// reassignment): the target replicas first, so the preferred leader is the target's, then the
+// current ones that are leaving.
+std::vector<int32_t> replicas_while_reassigning(const std::vector<int32_t>& current, const std::vector<int32_t>& target);
+
+// Checks one partition's reassignment target: not empty, no broker twice, every broker in
+// `known_brokers`. Errors: invalid_replica_assignment, the message naming the fault (the caller
+// names the partition).
+status validate_reassignment_target(const std::vector<int32_t>& target, const std::vector<int32_t>& known_brokers);
+
 }  // namespace gregor::coordination

@@ -111,6 +111,7 @@ std::string delete_topics_path() { return "/admin/delete_topics"; }
 std::string delete_topic_path(std::string_view t) {
     return delete_topics_path() + "/" + std::string(t);
 }
+std::string reassign_partitions_path() { return "/admin/reassign_partitions"; }
 std::string isr_changes_path() { return "/isr_change_notification"; }
 std::string isr_change_path_prefix() {
     return isr_changes_path() + "/" + std::string(kIsrChangePrefix);
@@ -380,6 +381,40 @@ zk_result<std::vector<topic_partition>> decode_isr_change(std::string_view text)
             return malformed("isr change", text);
         }
         out.push_back(std::move(tp));
+    }
+    return out;
+}
+
+std::string encode_reassignment(const partition_reassignments& reassignments) {
+    ordered_json list = ordered_json::array();
+    for (const auto& [tp, replicas] : reassignments) {
+        ordered_json e;
+        e["topic"] = tp.topic;
+        e["partition"] = tp.partition;
+        e["replicas"] = replicas;
+        list.push_back(std::move(e));
+    }
+    ordered_json j;
+    j["version"] = 1;
+    j["partitions"] = std::move(list);
+    return dump(j);
+}
+
+zk_result<std::vector<std::pair<topic_partition, std::vector<int32_t>>>> decode_reassignment(std::string_view text) {
+    auto parsed = parse_object("partition reassignment", text);
+    if (!parsed) return parsed.status();
+    const auto list = parsed->find("partitions");
+    if (list == parsed->end() || !list->is_array()) return malformed("partition reassignment", text);
+    std::vector<std::pair<topic_partition, std::vector<int32_t>>> out;
+    for (const auto& e : *list) {
+        topic_partition tp;
+        std::vector<int32_t> replicas;
+        const auto r = e.find("replicas");  // end() for a non-object
+        if (!e.is_object() || !field_string(e, "topic", tp.topic) || !field_int32(e, "partition", tp.partition) ||
+            r == e.end() || !to_int32_list(*r, replicas)) {
+            return malformed("partition reassignment", text);
+        }
+        out.emplace_back(std::move(tp), std::move(replicas));
     }
     return out;
 }

@@ -14,6 +14,7 @@
 //   /config/topics/<t>                           {"version":1,"config":{"k":"v"}}
 //   /config/changes/config_change_<seq>          {"version":2,"entity_path":"topics/<t>"}
 //   /admin/delete_topics/<t>                     (no data)
+//   /admin/reassign_partitions                   {"version":1,"partitions":[{"topic":t,"partition":p,"replicas":[..]}]}
 //   /isr_change_notification/isr_change_<seq>    {"version":1,"partitions":[{"topic":t,"partition":p}]}
 //
 // Decoders accept unknown fields and return malformed_data (never throw) when a field they need
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/topic_partition.h"
@@ -49,6 +51,7 @@ std::string config_changes_path();                                    // /config
 std::string config_change_path_prefix();                              // /config/changes/config_change_
 std::string delete_topics_path();                                     // /admin/delete_topics
 std::string delete_topic_path(std::string_view topic);                // /admin/delete_topics/<t>
+std::string reassign_partitions_path();                               // /admin/reassign_partitions
 std::string isr_changes_path();                                       // /isr_change_notification
 std::string isr_change_path_prefix();                                 // /isr_change_notification/isr_change_
 
@@ -94,6 +97,11 @@ zk_result<std::string> decode_config_change(std::string_view json);
 
 std::string encode_isr_change(const std::vector<topic_partition>& partitions);
 zk_result<std::vector<topic_partition>> decode_isr_change(std::string_view json);
+
+std::string encode_reassignment(const partition_reassignments& reassignments);
+// The entries in the znode's order, a partition listed twice kept twice (the controller reports
+// and drops such entries); Kafka's optional "log_dirs" is ignored.
+zk_result<std::vector<std::pair<topic_partition, std::vector<int32_t>>>> decode_reassignment(std::string_view json);
 
 // A fresh id as Kafka's Uuid.randomUuid() prints it: 16 random bytes in URL-safe base64
 // without padding (22 characters), never starting with '-' (it would read as a CLI flag).

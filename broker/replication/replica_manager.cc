@@ -34,6 +34,7 @@ struct gather : std::enable_shared_from_this<gather<Result>> {
 
 struct delayed_fetch {
     std::vector<replica_manager::fetch_entry> entries;
+    int32_t replica_id = -1;
     int32_t max_wait_ms = 0;
     int32_t min_bytes = 1;
     int32_t max_bytes = 0;
@@ -41,12 +42,16 @@ struct delayed_fetch {
     std::atomic<bool> completed{false};  // the answer has been given
 };
 
-replica_manager::replica_manager(event_loop& loop, storage::log_manager& logs, int32_t broker_id)
-    : loop_(loop), logs_(logs), broker_id_(broker_id) {}
+replica_manager::replica_manager(event_loop& loop, storage::log_manager& logs, replica_manager_options options)
+    : loop_(loop), logs_(logs), options_(std::move(options)), fetchers_(options_.fetcher) {}
 
 replica_manager::~replica_manager() {
     if (retention_timer_) retention_timer_->cancel();
+    if (isr_timer_) isr_timer_->cancel();
+    fetchers_.shutdown();
 }
+
+void replica_manager::shutdown() { fetchers_.shutdown(); }
 
 result<std::shared_ptr<partition>> replica_manager::host(const topic_partition& tp, const storage::log_config& config) {
     if (auto p = get(tp)) return p;
@@ -54,34 +59,42 @@ result<std::shared_ptr<partition>> replica_manager::host(const topic_partition& 
     if (!log) return log.error();
     std::unique_lock lock(mu_);
     auto& slot = partitions_[tp];
-    if (!slot) slot = std::make_shared<partition>(tp, *log, loop_.make_strand());
+    if (!slot) {
+        slot = std::make_shared<partition>(tp, options_.broker_id, *log, loop_, loop_.make_strand(),
+                                           replication_settings{options_.replica_lag_time_max_ms, options_.write_isr});
+    }
     return slot;
 }
 
-status replica_manager::become_leader(const topic_partition& tp, int32_t leader_epoch,
-                                      std::vector<int32_t> replicas, std::vector<int32_t> isr,
+status replica_manager::become_leader(const topic_partition& tp, const leadership& s,
                                       const storage::log_config& config) {
     auto hosted = host(tp, config);
     if (!hosted) return hosted.error();
     auto p = *hosted;
-    p->strand().post([p, leader_epoch, replicas = std::move(replicas), isr = std::move(isr), config]() mutable {
+    p->strand().post([this, p, s, config] {
         p->log()->set_config(config);
-        p->make_leader(leader_epoch, std::move(replicas), std::move(isr));
-        logger()->info("{}: leader at epoch {}", p->id().dir_name(), leader_epoch);
+        if (!p->make_leader(s)) return;
+        fetchers_.remove_partition(p->id());
+        logger()->info("{}: leader at epoch {}, ISR {}", p->id().dir_name(), s.leader_epoch, s.isr.size());
     });
     return {};
 }
 
-status replica_manager::become_follower(const topic_partition& tp, int32_t leader_epoch, int32_t leader,
-                                        std::vector<int32_t> replicas, std::vector<int32_t> isr,
+status replica_manager::become_follower(const topic_partition& tp, const leadership& s,
+                                        std::optional<client::broker_address> leader_address,
                                         const storage::log_config& config) {
     auto hosted = host(tp, config);
     if (!hosted) return hosted.error();
     auto p = *hosted;
-    p->strand().post([p, leader_epoch, leader, replicas = std::move(replicas), isr = std::move(isr), config]() mutable {
+    p->strand().post([this, p, s, leader_address = std::move(leader_address), config] {
         p->log()->set_config(config);
-        p->make_follower(leader_epoch, leader, std::move(replicas), std::move(isr));
-        logger()->info("{}: follower of broker {} at epoch {}", p->id().dir_name(), leader, leader_epoch);
+        if (!p->make_follower(s)) return;
+        if (leader_address) {
+            fetchers_.add_partition(s.leader, *leader_address, p, s.leader_epoch);
+        } else {
+            fetchers_.remove_partition(p->id());
+        }
+        logger()->info("{}: follower of broker {} at epoch {}", p->id().dir_name(), s.leader, s.leader_epoch);
     });
     return {};
 }
@@ -96,7 +109,9 @@ void replica_manager::stop_replica(const topic_partition& tp, bool delete_log) {
             partitions_.erase(it);
         }
     }
-    auto finish = [this, tp, delete_log] {
+    fetchers_.remove_partition(tp);
+    auto finish = [this, p, tp, delete_log] {
+        if (p) p->stop();
         if (!delete_log) return;
         if (status s = logs_.delete_log(tp); !s.ok() && s.code != errc::unknown_topic_or_partition) {
             logger()->error("deleting the log of {} failed: {}", tp.dir_name(), s.message);
@@ -131,7 +146,7 @@ std::vector<topic_partition> replica_manager::hosted() const {
     return out;
 }
 
-void replica_manager::produce(std::vector<produce_entry> entries, int16_t acks,
+void replica_manager::produce(std::vector<produce_entry> entries, int16_t acks, int32_t timeout_ms,
                               std::function<void(std::vector<produce_result>)> done) {
     if (entries.empty()) return done({});
     auto g = std::make_shared<gather<produce_result>>(entries.size(), std::move(done));
@@ -149,25 +164,31 @@ void replica_manager::produce(std::vector<produce_entry> entries, int16_t acks,
             g->finish_one();
             continue;
         }
-        p->strand().post([g, i, p, records = e.records] {
-            auto r = p->append(records);
+        p->strand().post([g, i, p, records = e.records, epoch = e.current_leader_epoch, acks, timeout_ms] {
+            auto r = p->append(records, epoch, acks);
             auto& out = g->results[i];
-            if (r) {
-                out.base_offset = r->base_offset;
-                out.log_start_offset = r->log_start_offset;
-            } else {
+            if (!r) {
                 out.error = r.error();
+                return g->finish_one();
             }
-            g->finish_one();
+            out.base_offset = r->base_offset;
+            out.log_start_offset = r->log_start_offset;
+            if (acks != -1) return g->finish_one();
+            p->await_replication(r->last_offset + 1, std::max(timeout_ms, 0), [g, i](status s) {
+                g->results[i].error = std::move(s);
+                g->finish_one();
+            });
         });
     }
 }
 
-void replica_manager::fetch(std::vector<fetch_entry> entries, int32_t max_wait_ms, int32_t min_bytes,
-                            int32_t max_bytes, std::function<void(std::vector<fetch_result>)> done) {
+void replica_manager::fetch(std::vector<fetch_entry> entries, int32_t replica_id, int32_t max_wait_ms,
+                            int32_t min_bytes, int32_t max_bytes,
+                            std::function<void(std::vector<fetch_result>)> done) {
     if (entries.empty()) return done({});
     auto f = std::make_shared<delayed_fetch>();
     f->entries = std::move(entries);
+    f->replica_id = replica_id;
     f->max_wait_ms = max_wait_ms;
     f->min_bytes = min_bytes;
     f->max_bytes = max_bytes;
@@ -201,11 +222,11 @@ void replica_manager::read_all(const std::shared_ptr<delayed_fetch>& f, bool fir
             g->finish_one();
             continue;
         }
-        p->strand().post([g, i, p, e, budget] {
+        p->strand().post([g, i, p, e, budget, replica = f->replica_id] {
             auto& out = g->results[i];
             const auto limit = static_cast<int32_t>(
                 std::min<int64_t>(e.max_bytes, std::max<int64_t>(budget->load(), 1)));
-            auto r = p->read(e.offset, limit, e.current_leader_epoch);
+            auto r = p->read(e.offset, limit, e.current_leader_epoch, replica);
             out.high_watermark = p->high_watermark();
             out.log_start_offset = p->log()->log_start_offset();
             if (r) {
@@ -227,7 +248,9 @@ void replica_manager::wait_for_data(const std::shared_ptr<delayed_fetch>& f) {
     };
     for (const auto& e : f->entries) {
         if (auto p = get(e.tp)) {
-            p->strand().post([p, weak = std::weak_ptr<void>(f), again] { p->on_next_append(weak, again); });
+            p->strand().post([p, replica = f->replica_id >= 0, offset = e.offset, weak = std::weak_ptr<void>(f), again] {
+                p->on_new_data(replica, offset, weak, again);
+            });
         }
     }
     loop_.run_after(std::chrono::milliseconds(f->max_wait_ms), [this, f] { read_all(f, false); });
@@ -268,7 +291,49 @@ void replica_manager::list_offsets(std::vector<std::pair<topic_partition, int64_
     }
 }
 
+void replica_manager::offsets_for_leader_epoch(std::vector<epoch_entry> entries,
+                                               std::function<void(std::vector<epoch_result>)> done) {
+    if (entries.empty()) return done({});
+    auto g = std::make_shared<gather<epoch_result>>(entries.size(), std::move(done));
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const auto e = entries[i];
+        g->results[i].tp = e.tp;
+        auto p = get(e.tp);
+        if (!p) {
+            g->results[i].error = not_hosted(e.tp);
+            g->finish_one();
+            continue;
+        }
+        p->strand().post([g, i, p, e] {
+            auto r = p->end_offset_for_epoch(e.current_leader_epoch, e.leader_epoch);
+            if (r) {
+                g->results[i].end = *r;
+            } else {
+                g->results[i].error = r.error();
+            }
+            g->finish_one();
+        });
+    }
+}
+
 void replica_manager::start_retention(int64_t interval_ms) { retention_pass(interval_ms); }
+
+void replica_manager::start_isr_expiration() { isr_expiration_pass(); }
+
+void replica_manager::isr_expiration_pass() {
+    std::weak_ptr<bool> alive = alive_;
+    const auto interval = std::chrono::milliseconds(std::max<int64_t>(options_.replica_lag_time_max_ms / 2, 1));
+    isr_timer_ = loop_.run_after(interval, [this, alive] {
+        if (!alive.lock()) return;
+        std::vector<std::shared_ptr<partition>> all;
+        {
+            std::shared_lock lock(mu_);
+            for (const auto& [_, p] : partitions_) all.push_back(p);
+        }
+        for (auto& p : all) p->strand().post([p] { p->maybe_shrink_isr(); });
+        isr_expiration_pass();
+    });
+}
 
 void replica_manager::retention_pass(int64_t interval_ms) {
     std::weak_ptr<bool> alive = alive_;

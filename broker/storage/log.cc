@@ -133,6 +133,8 @@ status log::load() {
             indexes.emplace_back(*i, entry.path());
         } else if (auto t = parse_segment_name(name, ".timeindex")) {
             indexes.emplace_back(*t, entry.path());
+        } else if (name == kLeaderEpochCheckpoint) {
+            // Read once the segments are loaded.
         } else if (name.ends_with(".tmp")) {
             // An interrupted atomic write of ours: the file it was replacing is still whole.
             fs::remove(entry.path(), ec);
@@ -224,7 +226,9 @@ status log::load() {
     recovery_point_ = opts_.clean_shutdown
                           ? end_offset_.load()
                           : std::clamp(opts_.recovery_point, start_offset_.load(), end_offset_.load());
+    high_watermark_ = std::clamp(opts_.high_watermark, start_offset_.load(), end_offset_.load());
     last_flush_ms_ = now_ms();
+    if (status s = load_epoch_cache(); !s.ok()) return s;
     if (report_.segments_recovered > 0) {
         logger()->info("{}: loaded {} segments, recovered {} (log start {}, end {})",
                        opts_.dir.string(), report_.segments, report_.segments_recovered,
@@ -233,28 +237,59 @@ status log::load() {
     return {};
 }
 
-result<log::append_result> log::append(std::span<std::byte> records, int32_t leader_epoch) {
-    if (health_->offline()) return health_->offline_error();
+status log::load_epoch_cache() {
+    auto cache = leader_epoch_cache::load(opts_.dir / kLeaderEpochCheckpoint);
+    if (!cache) return cache.error();
+    epochs_ = std::move(*cache);
+    if (!epochs_->file_exists() && start_offset_.load() < end_offset_.load()) {
+        std::vector<epoch_entry> found;
+        for (const auto& seg : segments_) {
+            status s = seg->visit_batch_headers([&](const rb::batch_view& v) {
+                if (v.leader_epoch() >= 0 && (found.empty() || found.back().epoch != v.leader_epoch())) {
+                    found.push_back({v.leader_epoch(), v.base_offset()});
+                }
+            });
+            if (!s.ok()) return s;
+        }
+        if (status s = epochs_->assign(found); !s.ok()) return s;
+        // Written even when no batch had an epoch, so that the scan happens once.
+        if (status s = epochs_->write(); !s.ok()) return s;
+        logger()->info("{}: rebuilt {} from the batches ({} epochs)", opts_.dir.string(),
+                       kLeaderEpochCheckpoint, epochs_->entries().size());
+    }
+    // A crash can leave entries for batches that recovery cut, or for segments that retention
+    // deleted: the log is the truth.
+    if (status s = epochs_->truncate_from_end(end_offset_.load()); !s.ok()) return s;
+    return epochs_->truncate_from_start(start_offset_.load());
+}
+
+result<int32_t> log::validate_batches(std::span<std::byte> records, size_t max_batch_bytes) {
     infos_.clear();
     int32_t count = 0;
     for (size_t pos = 0; pos < records.size();) {
         auto rest = records.subspan(pos);
         const rb::frame f = rb::next_frame(rest);
         const size_t size = f.what == rb::frame::kind::batch ? f.size : rest.size();
-        if (status s = rb::validate(rest.first(size), static_cast<size_t>(opts_.config.max_message_bytes));
-            !s.ok()) {
+        if (status s = rb::validate(rest.first(size), max_batch_bytes); !s.ok()) {
             if (!infos_.empty() || size != records.size()) {
                 s.message = "batch at byte " + std::to_string(pos) + " of the records: " + s.message;
             }
             return s;
         }
         rb::batch_view v(rest.first(size));
-        // last_offset holds the delta until offsets are assigned below.
+        // last_offset holds the delta until offsets are known.
         infos_.push_back({0, v.last_offset_delta(), v.max_timestamp(), static_cast<uint32_t>(size)});
         count += v.record_count();
         pos += size;
     }
     if (infos_.empty()) return status(errc::corrupt_message, "no record batch in the request");
+    return count;
+}
+
+result<log::append_result> log::append(std::span<std::byte> records, int32_t leader_epoch) {
+    if (health_->offline()) return health_->offline_error();
+    auto count = validate_batches(records, static_cast<size_t>(opts_.config.max_message_bytes));
+    if (!count) return count.error();
 
     int64_t next = end_offset_.load();
     size_t pos = 0;
@@ -267,23 +302,88 @@ result<log::append_result> log::append(std::span<std::byte> records, int32_t lea
         next = b.last_offset + 1;
         pos += b.size;
     }
+    const auto latest = epochs_->latest_epoch();
+    if (leader_epoch >= 0 && (!latest || leader_epoch > *latest)) {
+        if (status s = epochs_->assign(leader_epoch, infos_.front().base_offset); !s.ok()) {
+            return io_failure(s);
+        }
+    }
+    return write_batches(records, *count);
+}
 
+result<log::append_result> log::append_as_follower(std::span<std::byte> records) {
+    if (health_->offline()) return health_->offline_error();
+    const int64_t end = end_offset_.load();
+    if (records.empty()) return append_result{end, end - 1, 0, start_offset_.load()};
+    // The leader accepted these batches, perhaps under a larger max.message.bytes than this
+    // replica has now: refusing them would stop replication for good (Kafka does not check).
+    auto count = validate_batches(records, SIZE_MAX);
+    if (!count) return count.error();
+
+    std::vector<epoch_entry> starts;
+    int64_t expected = end;
+    size_t pos = 0;
+    for (auto& b : infos_) {
+        const rb::batch_view v(records.subspan(pos, b.size));
+        if (v.base_offset() != expected) {
+            return status(errc::invalid_record,
+                          pos == 0 ? "replicated batch at offset " + std::to_string(v.base_offset()) +
+                                         " does not start at the log end offset " +
+                                         std::to_string(expected)
+                                   : "replicated batch at offset " + std::to_string(v.base_offset()) +
+                                         " does not follow the previous batch, which ends at " +
+                                         std::to_string(expected - 1));
+        }
+        b.base_offset = expected;
+        b.last_offset += expected;
+        expected = b.last_offset + 1;
+        pos += b.size;
+        if (v.leader_epoch() >= 0 && (starts.empty() || starts.back().epoch != v.leader_epoch())) {
+            starts.push_back({v.leader_epoch(), v.base_offset()});
+        }
+    }
+    // Before the batches: a crash in between leaves an entry past the log end, which load
+    // trims, rather than batches of an epoch the cache does not know.
+    if (status s = epochs_->assign(starts); !s.ok()) return io_failure(s);
+    return write_batches(records, *count);
+}
+
+result<log::append_result> log::write_batches(std::span<std::byte> records, int32_t record_count) {
     const int64_t now = now_ms();
     const auto& active = segments_.back();
     const bool too_big = active->size_bytes() + records.size() >
                          static_cast<uint64_t>(opts_.config.segment_bytes);
     const bool too_old = now - active->roll_base_ms() >= opts_.config.segment_ms;
-    if (!active->empty() && (too_big || too_old)) {
-        if (status s = roll(); !s.ok()) return io_failure(s);
+    status s;
+    if (!active->empty() && (too_big || too_old)) s = roll();
+    if (s.ok()) s = segments_.back()->append(records, infos_, now);
+    if (!s.ok()) {
+        // An epoch recorded for these batches must not outlive them.
+        epochs_->truncate_from_end(end_offset_.load()).ignore_error();
+        return io_failure(s);
     }
-    if (status s = segments_.back()->append(records, infos_, now); !s.ok()) return io_failure(s);
-    end_offset_ = next;
-    const int64_t unflushed = unflushed_messages_.fetch_add(count) + count;
+    end_offset_ = infos_.back().last_offset + 1;
+    const int64_t unflushed = unflushed_messages_.fetch_add(record_count) + record_count;
     if (unflushed >= opts_.config.flush_interval_messages && opts_.request_flush) {
         opts_.request_flush(*this);
     }
-    return append_result{infos_.front().base_offset, infos_.back().last_offset, count,
+    return append_result{infos_.front().base_offset, infos_.back().last_offset, record_count,
                          start_offset_.load()};
+}
+
+status log::assign_epoch_start(int32_t epoch, int64_t start_offset) {
+    if (health_->offline()) return health_->offline_error();
+    return io_failure(epochs_->assign(epoch, start_offset));
+}
+
+std::optional<int32_t> log::latest_epoch() const { return epochs_->latest_epoch(); }
+
+log::epoch_end log::end_offset_for_epoch(int32_t epoch) const {
+    return epochs_->end_offset_for(epoch, end_offset_.load());
+}
+
+void log::set_high_watermark(int64_t hw) {
+    high_watermark_ = std::clamp(hw, start_offset_.load(), end_offset_.load());
 }
 
 status log::roll() {
@@ -367,8 +467,9 @@ status log::truncate_to(int64_t offset) {
         end_offset_ = *next;
         recovery_point_ = std::min(recovery_point_.load(), *next);
     }
+    high_watermark_ = std::min(high_watermark_.load(), *next);
     logger()->info("{}: truncated to offset {}", opts_.dir.string(), *next);
-    return {};
+    return io_failure(epochs_->truncate_from_end(*next));
 }
 
 status log::truncate_fully_and_start_at(int64_t offset) {
@@ -383,9 +484,10 @@ status log::truncate_fully_and_start_at(int64_t offset) {
         end_offset_ = offset;
         recovery_point_ = offset;
     }
+    high_watermark_ = offset;
     unflushed_messages_ = 0;
     logger()->info("{}: truncated fully; the log restarts at offset {}", opts_.dir.string(), offset);
-    return {};
+    return io_failure(epochs_->clear());
 }
 
 result<size_t> log::delete_retained_segments() {
@@ -413,8 +515,10 @@ result<size_t> log::delete_retained_segments() {
         start_offset_ = segments_.front()->base_offset();
         recovery_point_ = std::max(recovery_point_.load(), start_offset_.load());
     }
+    high_watermark_ = std::max(high_watermark_.load(), start_offset_.load());
     logger()->info("{}: retention deleted {} segments; log start offset is now {}",
                    opts_.dir.string(), n, start_offset_.load());
+    if (status s = epochs_->truncate_from_start(start_offset_.load()); !s.ok()) return io_failure(s);
     return n;
 }
 

@@ -2,7 +2,10 @@
 // one active. Offsets are dense and strictly increasing; the log start offset is the first
 // segment's base (retention moves it forward), the log end offset is the next offset to assign.
 // Appends validate each batch and assign offsets by rewriting baseOffset and the leader epoch
-// in place; the records are never re-encoded. Reads return file ranges of whole batches.
+// in place; the records are never re-encoded (a follower's appends keep the leader's offsets and
+// epochs). Reads return file ranges of whole batches. The log owns its leader_epoch_cache and
+// keeps it in step with every append, truncation and retention, and holds the partition's high
+// watermark so that the log manager checkpoints it with the recovery point.
 //
 // Threads: one owner thread (the partition's shard) makes every call, except flush() and the
 // accessors marked "any thread". segments_ is written by the owner under mu_, read by the owner
@@ -20,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_dir_health.h"
 #include "broker/storage/log_segment.h"
@@ -33,6 +37,7 @@ struct log_options {
     std::filesystem::path dir;              // the partition directory
     log_config config;
     int64_t recovery_point = 0;             // from recovery-point-offset-checkpoint
+    int64_t high_watermark = 0;             // from replication-offset-checkpoint; clamped at load
     bool clean_shutdown = false;            // the log.dir had the clean-shutdown marker
     open_segment_limiter* limiter = nullptr;           // must outlive the log
     std::shared_ptr<log_dir_health> health;            // the log.dir's; made if null
@@ -66,9 +71,39 @@ public:
     };
     // Appends the batches in `records` (one or more RecordBatch v2, as a producer sends them),
     // rewriting their base offsets and leader epochs in place. All or nothing: if one batch is
-    // invalid the log is unchanged. Errors: corrupt_message, invalid_record, message_too_large,
-    // unsupported_for_message_format, kafka_storage_error (the directory goes offline).
+    // invalid the log is unchanged. A `leader_epoch` newer than the epoch cache's latest is
+    // recorded there as starting at the first batch's offset. Errors: corrupt_message,
+    // invalid_record, message_too_large, unsupported_for_message_format, kafka_storage_error
+    // (the directory goes offline).
     result<append_result> append(std::span<std::byte> records, int32_t leader_epoch);
+
+    // Appends batches replicated from the leader exactly as they are: base offsets and leader
+    // epochs are kept (no rewrite). Each batch is validated like append(), except against
+    // message.max.bytes (the leader accepted it, perhaps under a larger limit); the first batch
+    // must start at log_end_offset() and the batches must be contiguous, else invalid_record
+    // naming the offsets (the log is unchanged). Records each new leader epoch found in the
+    // batches in the epoch cache. Empty `records` is a no-op returning a result with
+    // record_count 0 (base_offset log_end_offset(), last_offset one less).
+    result<append_result> append_as_follower(std::span<std::byte> records);
+
+    // Leader side: records that `epoch` starts at `start_offset` (normally log_end_offset() when
+    // this replica becomes leader), before anything is appended under it. Kafka's rules apply
+    // (leader_epoch_cache::assign): the latest epoch again is a no-op; entries it conflicts
+    // with are dropped. Errors: invalid_request for a negative argument, kafka_storage_error.
+    status assign_epoch_start(int32_t epoch, int64_t start_offset);
+    // The latest epoch in the cache; nullopt when it is empty.
+    std::optional<int32_t> latest_epoch() const;
+    using epoch_end = storage::epoch_end;   // -1/-1: undefined
+    // Kafka's endOffsetFor(epoch, log end offset), for OffsetForLeaderEpoch.
+    epoch_end end_offset_for_epoch(int32_t epoch) const;
+    // The epoch cache's entries in order (tests and tools).
+    const std::vector<epoch_entry>& epoch_entries() const noexcept { return epochs_->entries(); }
+
+    // The high watermark: kept in the log so it is checkpointed with it. Clamped to
+    // [log_start_offset, log_end_offset]; truncation below it lowers it, retention past it
+    // raises it. Getter: any thread.
+    int64_t high_watermark() const noexcept { return high_watermark_.load(); }
+    void set_high_watermark(int64_t hw);
 
     struct read_result {
         file_range range;  // empty when offset == log end offset
@@ -120,6 +155,14 @@ public:
 private:
     explicit log(log_options opts);
     status load();
+    // Reads the epoch cache, rebuilding it from the batches when the file is missing but the
+    // log is not empty (logs written before the cache existed), and trims it to the log.
+    status load_epoch_cache();
+    // Validates every batch of `records` into infos_ (last_offset holds the delta);
+    // `max_batch_bytes` is the size limit. Returns the record count.
+    result<int32_t> validate_batches(std::span<std::byte> records, size_t max_batch_bytes);
+    // Writes the batches described by infos_ (offsets assigned), rolling first if due.
+    result<append_result> write_batches(std::span<std::byte> records, int32_t record_count);
     status roll();
     // Removes segments [from, to) from the list and deletes their files.
     status drop_segments(size_t from, size_t to);
@@ -142,7 +185,10 @@ private:
     std::atomic<int64_t> last_flush_ms_{0};
     std::atomic<int64_t> flush_interval_ms_;  // copy of config().flush_interval_ms for the flusher
 
+    std::atomic<int64_t> high_watermark_{0};  // written by the owner thread only
+
     std::vector<batch_info> infos_;  // owner thread: reused by append()
+    std::optional<leader_epoch_cache> epochs_;  // owner thread; set by load()
 };
 
 }  // namespace gregor::storage

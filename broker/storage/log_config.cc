@@ -67,6 +67,22 @@ constexpr key_spec kTopicKeys[] = {
     {"flush.ms", 0, 1, &log_config::flush_interval_ms},
 };
 
+// The same key at broker and topic level; an int32, so not in the key tables.
+constexpr const char* kMinInsyncReplicas = "min.insync.replicas";
+
+status read_min_insync_replicas(const props& p, log_config& c) {
+    auto it = p.find(kMinInsyncReplicas);
+    if (it == p.end()) return {};
+    const std::string& s = it->second;
+    int32_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty() || v < 1) {
+        return invalid(kMinInsyncReplicas, s, "must be an integer >= 1");
+    }
+    c.min_insync_replicas = v;
+    return {};
+}
+
 status apply_keys(const props& p, std::span<const key_spec> keys, log_config& c) {
     for (const auto& k : keys) {
         int64_t v = 0;
@@ -82,6 +98,7 @@ status apply_keys(const props& p, std::span<const key_spec> keys, log_config& c)
         }
         c.*k.field = v * k.unit;
     }
+    if (auto s = read_min_insync_replicas(p, c); !s.ok()) return s;
     if (c.segment_bytes > std::numeric_limits<uint32_t>::max()) {
         return invalid("segment.bytes", std::to_string(c.segment_bytes),
                        "positions in a segment are 32-bit: at most 4294967295");
@@ -99,7 +116,7 @@ result<log_config> log_config::from_broker_properties(const props& p) {
 
 result<log_config> log_config::with_topic_overrides(const props& overrides) const {
     for (const auto& [key, value] : overrides) {
-        bool known = false;
+        bool known = key == kMinInsyncReplicas;
         for (const auto& k : kTopicKeys) known = known || key == k.key;
         if (!known) return status(errc::invalid_config, "unknown topic config '" + key + "'");
     }

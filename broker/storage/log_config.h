@@ -23,8 +23,9 @@ struct log_config {
     int64_t max_message_bytes = 1048588;                // message.max.bytes / max.message.bytes
     int64_t flush_interval_messages = kNoLimit;         // log.flush.interval.messages / flush.messages
     int64_t flush_interval_ms = kNoLimit;               // log.flush.interval.ms / flush.ms
+    int32_t min_insync_replicas = 1;                    // min.insync.replicas (both levels)
 
-    // Reads the broker-level keys (log.*, message.max.bytes) it knows from `props`, ignoring
+    // Reads the broker-level keys (log.*, message.max.bytes, min.insync.replicas) it knows from `props`, ignoring
     // other keys. As Kafka: log.retention.ms wins over .minutes, which wins over .hours; the
     // same for log.roll.ms over log.roll.hours. An invalid value: invalid_config error naming
     // key and value.

@@ -1,5 +1,6 @@
 #include "broker/storage/log_manager.h"
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -54,10 +55,11 @@ result<std::unique_ptr<log_manager>> log_manager::open(log_manager_config cfg) {
 }
 
 log_options log_manager::options_for(const dir_state& d, const log_config& cfg,
-                                     int64_t recovery_point, bool clean) {
+                                     int64_t recovery_point, int64_t high_watermark, bool clean) {
     log_options o;
     o.config = cfg;
     o.recovery_point = recovery_point;
+    o.high_watermark = high_watermark;
     o.clean_shutdown = clean;
     o.limiter = &limiter_;
     o.health = d.health;
@@ -73,6 +75,7 @@ status log_manager::load_all() {
         size_t dir;
         topic_partition tp;
         int64_t recovery_point;
+        int64_t high_watermark;
         bool clean;
     };
     std::vector<task> tasks;
@@ -104,6 +107,12 @@ status log_manager::load_all() {
             logger()->warn("{}; recovering every log in {} from its start", points.error().message,
                            path.string());
         }
+        auto watermarks = read_offset_checkpoint(path / kReplicationOffsetCheckpoint);
+        if (!watermarks) {
+            // The leader's next fetch responses bring the high watermarks back.
+            logger()->warn("{}; every log in {} starts with its high watermark at its log start",
+                           watermarks.error().message, path.string());
+        }
         for (const auto& entry : fs::directory_iterator(path, ec)) {
             const std::string name = entry.path().filename().string();
             if (!entry.is_directory()) continue;
@@ -122,9 +131,13 @@ status log_manager::load_all() {
             if (points) {
                 if (auto it = points->find(*tp); it != points->end()) rp = it->second;
             }
+            int64_t hw = 0;
+            if (watermarks) {
+                if (auto it = watermarks->find(*tp); it != watermarks->end()) hw = it->second;
+            }
             // Without its checkpoint entry a clean marker cannot vouch for the log.
             const bool trusted = clean && points && points->contains(*tp);
-            tasks.push_back({di, *tp, rp, trusted});
+            tasks.push_back({di, *tp, rp, hw, trusted});
         }
         if (ec) fail("list " + path.string() + ": " + ec.message());
     }
@@ -137,7 +150,7 @@ status log_manager::load_all() {
         for (size_t i = next++; i < tasks.size(); i = next++) {
             const task& t = tasks[i];
             const dir_state& d = dirs_[t.dir];
-            log_options o = options_for(d, cfg_.defaults, t.recovery_point, t.clean);
+            log_options o = options_for(d, cfg_.defaults, t.recovery_point, t.high_watermark, t.clean);
             o.dir = d.path / t.tp.dir_name();
             auto l = log::open(std::move(o));
             std::lock_guard lock(results_mu);
@@ -192,7 +205,7 @@ result<std::shared_ptr<log>> log_manager::get_or_create(const topic_partition& t
         if (!best || counts[i] < counts[*best]) best = i;
     }
     if (!best) return status(errc::kafka_storage_error, "every log directory is offline");
-    log_options o = options_for(dirs_[*best], cfg, 0, false);
+    log_options o = options_for(dirs_[*best], cfg, 0, 0, false);
     o.dir = dirs_[*best].path / tp.dir_name();
     auto l = log::open(std::move(o));
     if (!l) return l.error();
@@ -258,19 +271,32 @@ size_t log_manager::run_retention() {
     return deleted;
 }
 
-status log_manager::checkpoint_recovery_points() {
-    std::vector<offset_map> per_dir(dirs_.size());
+status log_manager::checkpoint_offsets() {
+    struct checkpoint_file {
+        const char* name;
+        int64_t (log::*offset)() const noexcept;
+    };
+    static constexpr checkpoint_file kFiles[] = {
+        {kRecoveryPointCheckpoint, &log::recovery_point},
+        {kReplicationOffsetCheckpoint, &log::high_watermark},
+    };
+    std::vector<std::array<offset_map, std::size(kFiles)>> per_dir(dirs_.size());
     {
         std::lock_guard lock(mu_);
-        for (const auto& [tp, v] : logs_) per_dir[v.second][tp] = v.first->recovery_point();
+        for (const auto& [tp, v] : logs_) {
+            for (size_t f = 0; f < std::size(kFiles); ++f) {
+                per_dir[v.second][f][tp] = (*v.first.*kFiles[f].offset)();
+            }
+        }
     }
     std::lock_guard lock(checkpoint_mu_);
     status first;
     for (size_t i = 0; i < dirs_.size(); ++i) {
-        if (dirs_[i].health->offline()) continue;
-        if (status s = write_offset_checkpoint(dirs_[i].path / kRecoveryPointCheckpoint, per_dir[i]);
-            !s.ok()) {
-            first = dirs_[i].health->mark_offline(s);
+        for (size_t f = 0; f < std::size(kFiles) && !dirs_[i].health->offline(); ++f) {
+            if (status s = write_offset_checkpoint(dirs_[i].path / kFiles[f].name, per_dir[i][f]);
+                !s.ok()) {
+                first = dirs_[i].health->mark_offline(s);
+            }
         }
     }
     return first;
@@ -308,7 +334,7 @@ void log_manager::flusher_loop() {
             }
         }
         if (now - last_checkpoint >= cfg_.checkpoint_interval_ms) {
-            checkpoint_recovery_points().ignore_error();  // a failure took its directory offline
+            checkpoint_offsets().ignore_error();  // a failure took its directory offline
             last_checkpoint = now;
         }
         lock.lock();
@@ -335,7 +361,7 @@ status log_manager::shutdown() {
             }
         }
     }
-    status result = checkpoint_recovery_points();
+    status result = checkpoint_offsets();
     for (size_t i = 0; i < dirs_.size(); ++i) {
         const auto& d = dirs_[i];
         if (d.health->offline() || !dir_clean[i]) continue;

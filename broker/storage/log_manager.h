@@ -1,15 +1,17 @@
 // Owns every partition log under the log.dirs: loads them in parallel at start (recovering what
 // an unclean shutdown left unflushed), creates and deletes logs, runs the background flusher,
-// checkpoints recovery points, and on a clean shutdown leaves the marker that lets the next
-// start skip recovery. Each log.dir is locked (flock on `.lock`) against a second process.
+// checkpoints recovery points and high watermarks, and on a clean shutdown leaves the marker
+// that lets the next start skip recovery. Each log.dir is locked (flock on `.lock`) against a
+// second process.
 //
 // On-disk, per log.dir: `<topic>-<partition>/` per log, `recovery-point-offset-checkpoint`,
-// `.gregor_cleanshutdown` (present only between a clean shutdown and the next start), `.lock`.
+// `replication-offset-checkpoint` (high watermarks), `.gregor_cleanshutdown` (present only
+// between a clean shutdown and the next start), `.lock`.
 //
 // Threads: get_or_create/get/delete_log/partitions are safe from any thread (mu_ guards the
 // map). Each log is used by its owner thread as log.h says; run_retention() calls into logs and
 // so must come from their owner (the broker dispatches it per shard). The flusher is a thread
-// of its own that only calls log::flush().
+// of its own that only calls log::flush() and reads the logs' any-thread offsets.
 #pragma once
 
 #include <condition_variable>
@@ -32,6 +34,7 @@
 namespace gregor::storage {
 
 inline constexpr const char* kRecoveryPointCheckpoint = "recovery-point-offset-checkpoint";
+inline constexpr const char* kReplicationOffsetCheckpoint = "replication-offset-checkpoint";
 inline constexpr const char* kCleanShutdownMarker = ".gregor_cleanshutdown";
 
 struct log_manager_config {
@@ -64,8 +67,9 @@ public:
 
     // Applies retention to every log; returns segments deleted. Owner thread(s) of the logs.
     size_t run_retention();
-    // Writes recovery-point-offset-checkpoint in every online log.dir.
-    status checkpoint_recovery_points();
+    // Writes recovery-point-offset-checkpoint and replication-offset-checkpoint in every
+    // online log.dir (the flusher does so every checkpoint_interval_ms, and shutdown()).
+    status checkpoint_offsets();
     // Clean shutdown: stops the flusher, closes every log, checkpoints, writes the markers.
     status shutdown();
 
@@ -82,7 +86,7 @@ private:
     explicit log_manager(log_manager_config cfg);
     status load_all();
     log_options options_for(const dir_state& d, const log_config& cfg, int64_t recovery_point,
-                            bool clean);
+                            int64_t high_watermark, bool clean);
     void request_flush(const topic_partition& tp);
     void flusher_loop();
     int64_t now_ms() const;

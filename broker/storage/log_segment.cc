@@ -1,5 +1,6 @@
 #include "broker/storage/log_segment.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <vector>
@@ -280,6 +281,33 @@ result<std::shared_ptr<log_segment::files>> log_segment::acquire() {
     files_.store(f);
     if (opts_.limiter) opts_.limiter->opened(this);
     return f;
+}
+
+status log_segment::visit_batch_headers(
+    const std::function<void(const rb::batch_view&)>& visit) {
+    auto f = acquire();
+    if (!f) return f.error();
+    std::vector<std::byte> buf;
+    uint64_t buf_pos = 0;  // file position of buf[0]
+    for (uint64_t pos = 0; pos < size_;) {
+        if (pos + rb::kHeaderSize > buf_pos + buf.size()) {
+            buf.resize(std::min<uint64_t>(kScanChunk, size_ - pos));
+            auto n = (*f)->log->read_at(pos, buf);
+            if (!n) return n.error();
+            buf.resize(*n);
+            buf_pos = pos;
+        }
+        const auto header = std::span<const std::byte>(buf).subspan(pos - buf_pos);
+        if (header.size() < rb::kHeaderSize ||
+            rb::next_frame(header.first(rb::kHeaderSize)).what == rb::frame::kind::corrupt) {
+            return {errc::kafka_storage_error, log_path().string() + ": no valid batch header at byte " +
+                                                   std::to_string(pos)};
+        }
+        const rb::batch_view v(header.first(rb::kHeaderSize));
+        visit(v);
+        pos += v.size_bytes();
+    }
+    return {};
 }
 
 status log_segment::append(std::span<const std::byte> batches, std::span<const batch_info> infos,

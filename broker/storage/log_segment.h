@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +22,7 @@
 #include "broker/storage/offset_index.h"
 #include "broker/storage/time_index.h"
 #include "common/errc.h"
+#include "common/record_batch.h"
 
 namespace gregor::storage {
 
@@ -105,6 +107,10 @@ public:
 
     // The first record with timestamp >= target, if any in this segment.
     result<std::optional<timestamp_offset>> find_by_timestamp(int64_t target);
+
+    // Calls `visit` with the header (rb::kHeaderSize bytes) of each batch in order, reading the
+    // file in large chunks; the log rebuilds a missing leader-epoch-checkpoint with it. Errors: kafka_storage_error for I/O or a header that breaks the chain of batches.
+    status visit_batch_headers(const std::function<void(const record_batch::batch_view&)>& visit);
 
     // Removes the batch containing `offset` and everything after it; returns the new next
     // offset. A sealed segment becomes active again (the log drops segments after it).

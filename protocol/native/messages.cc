@@ -41,7 +41,7 @@ template <typename A> void io(A& a, produce_request& m) {
     a.i32(m.timeout_ms);
     a.array(m.topics, [&](auto& t) {
         a.string(t.name);
-        a.array(t.partitions, [&](auto& p) { a.i32(p.partition); a.bytes(p.records); });
+        a.array(t.partitions, [&](auto& p) { a.i32(p.partition); a.i32(p.current_leader_epoch); a.bytes(p.records); });
     });
 }
 
@@ -220,6 +220,57 @@ template <typename A> void io(A& a, controlled_shutdown_response& m) {
     a.array(m.remaining, [&](auto& p) { io(a, p); });
 }
 
+template <typename A> void io(A& a, offset_for_leader_epoch_request& m) {
+    a.i32(m.replica_id);
+    a.array(m.topics, [&](auto& t) {
+        a.string(t.name);
+        a.array(t.partitions, [&](auto& p) { a.i32(p.partition); a.i32(p.current_leader_epoch); a.i32(p.leader_epoch); });
+    });
+}
+
+template <typename A> void io(A& a, offset_for_leader_epoch_response& m) {
+    a.array(m.topics, [&](auto& t) {
+        a.string(t.name);
+        a.array(t.partitions, [&](auto& p) {
+            a.i32(p.partition); a.i16(p.error_code); a.string(p.error_message);
+            a.i32(p.leader_epoch); a.i64(p.end_offset);
+        });
+    });
+}
+
+template <typename A> void io(A& a, alter_partition_reassignments_request& m) {
+    a.i32(m.timeout_ms);
+    a.array(m.topics, [&](auto& t) {
+        a.string(t.name);
+        a.array(t.partitions, [&](auto& p) { a.i32(p.partition); a.array(p.replicas, [&](auto& r) { a.i32(r); }); });
+    });
+}
+
+template <typename A> void io(A& a, alter_partition_reassignments_response& m) {
+    a.array(m.topics, [&](auto& t) {
+        a.string(t.name);
+        a.array(t.partitions, [&](auto& p) { a.i32(p.partition); a.i16(p.error_code); a.string(p.error_message); });
+    });
+}
+
+template <typename A> void io(A& a, list_partition_reassignments_request& m) {
+    a.nullable_array(m.topics, [&](auto& t) {
+        a.string(t.name);
+        a.array(t.partitions, [&](auto& p) { a.i32(p); });
+    });
+}
+
+template <typename A> void io(A& a, list_partition_reassignments_response& m) {
+    a.array(m.topics, [&](auto& t) {
+        a.string(t.name);
+        a.array(t.partitions, [&](auto& p) {
+            a.i32(p.partition);
+            a.array(p.replicas, [&](auto& r) { a.i32(r); });
+            a.array(p.target_replicas, [&](auto& r) { a.i32(r); });
+        });
+    });
+}
+
 void patch_length(std::vector<std::byte>& frame) {
     wire::store_be<int32_t>(frame.data(), static_cast<int32_t>(frame.size() - 4));
 }
@@ -242,6 +293,9 @@ const char* api_name(int16_t key) noexcept {
     case api_key::update_metadata: return "UpdateMetadata";
     case api_key::stop_replica: return "StopReplica";
     case api_key::controlled_shutdown: return "ControlledShutdown";
+    case api_key::offset_for_leader_epoch: return "OffsetForLeaderEpoch";
+    case api_key::alter_partition_reassignments: return "AlterPartitionReassignments";
+    case api_key::list_partition_reassignments: return "ListPartitionReassignments";
     }
     return "Unknown";
 }
@@ -346,5 +400,11 @@ GREGOR_NATIVE_MESSAGE(stop_replica_request)
 GREGOR_NATIVE_MESSAGE(stop_replica_response)
 GREGOR_NATIVE_MESSAGE(controlled_shutdown_request)
 GREGOR_NATIVE_MESSAGE(controlled_shutdown_response)
+GREGOR_NATIVE_MESSAGE(offset_for_leader_epoch_request)
+GREGOR_NATIVE_MESSAGE(offset_for_leader_epoch_response)
+GREGOR_NATIVE_MESSAGE(alter_partition_reassignments_request)
+GREGOR_NATIVE_MESSAGE(alter_partition_reassignments_response)
+GREGOR_NATIVE_MESSAGE(list_partition_reassignments_request)
+GREGOR_NATIVE_MESSAGE(list_partition_reassignments_response)
 
 }  // namespace gregor::native

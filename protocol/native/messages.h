@@ -39,8 +39,11 @@ enum class api_key : int16_t {
     update_metadata = 11,
     stop_replica = 12,
     controlled_shutdown = 13,
+    offset_for_leader_epoch = 14,
+    alter_partition_reassignments = 15,
+    list_partition_reassignments = 16,
 };
-inline constexpr int16_t kMaxApiKey = 13;
+inline constexpr int16_t kMaxApiKey = 16;
 const char* api_name(int16_t key) noexcept;
 
 struct request_header {
@@ -97,6 +100,7 @@ struct metadata_response {
 struct produce_request {
     struct partition {
         int32_t partition = 0;
+        int32_t current_leader_epoch = -1;  // -1: unknown, not checked
         std::span<std::byte> records;
     };
     struct topic {
@@ -390,6 +394,85 @@ struct controlled_shutdown_request {
 struct controlled_shutdown_response {
     // Partitions the broker still leads: no other replica could take them.
     std::vector<stop_replica_request::partition> remaining;
+};
+
+// ---- OffsetForLeaderEpoch (14): a follower asks the leader where its last epoch ends.
+inline constexpr int32_t kUndefinedEpoch = -1;
+inline constexpr int64_t kUndefinedEpochOffset = -1;
+struct offset_for_leader_epoch_request {
+    struct partition {
+        int32_t partition = 0;
+        int32_t current_leader_epoch = -1;  // the asker's view of the leader's epoch; -1: unchecked
+        int32_t leader_epoch = 0;           // the epoch whose end offset is asked for
+    };
+    struct topic {
+        std::string name;
+        std::vector<partition> partitions;
+    };
+    int32_t replica_id = -1;
+    std::vector<topic> topics;
+};
+struct offset_for_leader_epoch_response {
+    struct partition {
+        int32_t partition = 0;
+        int16_t error_code = 0;
+        std::string error_message;
+        int32_t leader_epoch = kUndefinedEpoch;      // the largest epoch <= the one asked for
+        int64_t end_offset = kUndefinedEpochOffset;  // where that epoch ends on the leader
+    };
+    struct topic {
+        std::string name;
+        std::vector<partition> partitions;
+    };
+    std::vector<topic> topics;
+};
+
+// ---- AlterPartitionReassignments (15): moves partitions' replicas to other brokers. Any broker
+// accepts it; the controller carries the moves out (ZooKeeper's /admin/reassign_partitions).
+struct alter_partition_reassignments_request {
+    struct partition {
+        int32_t partition = 0;
+        std::vector<int32_t> replicas;  // the target, preferred leader first
+    };
+    struct topic {
+        std::string name;
+        std::vector<partition> partitions;
+    };
+    int32_t timeout_ms = 30000;
+    std::vector<topic> topics;
+};
+struct alter_partition_reassignments_response {
+    struct partition {
+        int32_t partition = 0;
+        int16_t error_code = 0;
+        std::string error_message;
+    };
+    struct topic {
+        std::string name;
+        std::vector<partition> partitions;
+    };
+    std::vector<topic> topics;
+};
+
+// ---- ListPartitionReassignments (16): the moves under way.
+struct list_partition_reassignments_request {
+    struct topic {
+        std::string name;
+        std::vector<int32_t> partitions;
+    };
+    std::optional<std::vector<topic>> topics;  // nullopt: every move under way
+};
+struct list_partition_reassignments_response {
+    struct partition {
+        int32_t partition = 0;
+        std::vector<int32_t> replicas;         // now: the target's, then the leaving ones
+        std::vector<int32_t> target_replicas;  // where the move ends
+    };
+    struct topic {
+        std::string name;
+        std::vector<partition> partitions;
+    };
+    std::vector<topic> topics;
 };
 
 // ---- Frames

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -212,6 +213,92 @@ TEST_F(cli, VerifiableProducerAcknowledgesEveryValue) {
         }
     }
     EXPECT_EQ(successes, 50);
+}
+
+TEST_F(cli, VerifiableConsumerReportsEveryRecordItReads) {
+    create("verify-consume", 2);
+    auto p = sh("bin/gregor-verifiable-producer.sh " + bs() + " --topic verify-consume --max-messages 30 --acks -1");
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    std::map<std::string, std::pair<int, int64_t>> acked;  // value -> (partition, offset)
+    for (const auto& l : p.lines()) {
+        auto j = nlohmann::json::parse(l);
+        if (j["name"] == "producer_send_success") acked[j["value"]] = {j["partition"], j["offset"]};
+    }
+    ASSERT_EQ(acked.size(), 30u) << p.out;
+
+    auto c = sh("bin/gregor-verifiable-consumer.sh " + bs() +
+                " --topic verify-consume --max-messages 30 --verbose --group-id ignored");
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_NE(c.err.find("WARN --group-id ignored: Gregor has no consumer groups yet"), std::string::npos) << c.err;
+    const auto lines = c.lines();
+    ASSERT_GE(lines.size(), 4u) << c.out;
+    EXPECT_EQ(nlohmann::json::parse(lines.front())["name"], "startup_complete");
+    EXPECT_EQ(nlohmann::json::parse(lines.back())["name"], "shutdown_complete");
+    // Kafka's RecordData field order.
+    const std::regex record_line(
+        R"(\{"timestamp":\d+,"name":"record_data","key":null,"value":"\d+","topic":"verify-consume","partition":[01],"offset":\d+\})");
+    std::map<std::string, std::pair<int, int64_t>> read;
+    std::map<int, int64_t> summarized;  // partition -> records in records_consumed lines
+    std::map<int, int64_t> next_offset;
+    int64_t summary_total = 0;
+    int assigned = 0;
+    for (const auto& l : lines) {
+        auto j = nlohmann::json::parse(l);
+        if (j["name"] == "partitions_assigned") {
+            assigned = static_cast<int>(j["partitions"].size());
+        } else if (j["name"] == "record_data") {
+            EXPECT_TRUE(std::regex_match(l, record_line)) << l;
+            const int partition = j["partition"];
+            const int64_t offset = j["offset"];
+            EXPECT_EQ(offset, next_offset[partition]) << "offsets in order, none skipped: " << l;
+            next_offset[partition] = offset + 1;
+            EXPECT_TRUE(read.emplace(j["value"], std::make_pair(partition, offset)).second) << "read twice: " << l;
+        } else if (j["name"] == "records_consumed") {
+            summary_total += j["count"].get<int64_t>();
+            for (const auto& part : j["partitions"]) {
+                EXPECT_EQ(part["topic"], "verify-consume");
+                EXPECT_EQ(part["maxOffset"].get<int64_t>() - part["minOffset"].get<int64_t>() + 1,
+                          part["count"].get<int64_t>())
+                    << l;
+                summarized[part["partition"]] += part["count"].get<int64_t>();
+            }
+        }
+    }
+    EXPECT_EQ(assigned, 2);
+    EXPECT_EQ(read, acked) << "every acknowledged value, at its partition and offset, and nothing else";
+    EXPECT_EQ(summary_total, 30);
+    EXPECT_EQ(summarized[0] + summarized[1], 30);
+    EXPECT_EQ(summarized[0], next_offset[0]);
+}
+
+TEST_F(cli, VerifiableConsumerStopsCleanlyOnSigterm) {
+    create("verify-stop", 1);
+    ASSERT_EQ(sh("bin/gregor-verifiable-producer.sh " + bs() + " --topic verify-stop --max-messages 5").exit_code, 0);
+    // Runs until stopped: SIGTERM once it has read all five. sh() puts its `cd` and variables
+    // in front of the command; `true;` ends that list, so that the consumer alone goes to the
+    // background and $! is its PID (the script execs the binary).
+    const std::string out = (dir / "consumer.out").string(), err = (dir / "consumer.err").string();
+    auto r = sh("true; GREGOR_BUILD_DIR='" + std::string(GREGOR_BUILD_DIR) + "' bin/gregor-verifiable-consumer.sh " +
+                bs() + " --topic verify-stop --verbose > '" + out + "' 2> '" + err + "' & pid=$!; " +
+                "for i in $(seq 600); do [ \"$(grep -c record_data '" + out + "')\" -ge 5 ] && break; sleep 0.1; done; " +
+                "kill -TERM $pid; wait $pid; echo \"exit $?\"; cat '" + out + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = r.lines();
+    ASSERT_GE(lines.size(), 3u) << r.out;
+    EXPECT_EQ(lines.front(), "exit 0") << slurp(err);
+    EXPECT_EQ(nlohmann::json::parse(lines.back())["name"], "shutdown_complete") << r.out;
+    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                            [](const std::string& l) { return l.find("\"record_data\"") != std::string::npos; }),
+              5);
+}
+
+TEST_F(cli, VerifiableConsumerWithoutAServerPrintsItsHelp) {
+    auto r = sh("bin/gregor-verifiable-consumer.sh --topic t");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("--reset-policy"), std::string::npos) << r.out;
+    auto bad = sh("bin/gregor-verifiable-consumer.sh " + bs() + " --topic t --reset-policy sometimes");
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_EQ(bad.err.rfind("verifiable-consumer: error: ", 0), 0u) << bad.err;
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ std::vector<std::vector<uint8_t>> seeds() {
     metadata_request md;
     md.topics = std::vector<std::string>{"orders", "events"};
     produce_request pr;
-    pr.topics.push_back({"orders", {{0, records}, {1, records}}});
+    pr.topics.push_back({"orders", {{0, -1, records}, {1, 3, records}}});
     fetch_request fr;
     fr.topics.push_back({"orders", {{0, -1, 42, 1024}}});
     list_offsets_request lo;
@@ -47,13 +47,22 @@ std::vector<std::vector<uint8_t>> seeds() {
     leader_and_isr_request li{1, 2, true, {partition}, {broker}};
     update_metadata_request um{1, 2, false, {broker}, {partition}, {"gone"}};
     stop_replica_request sr{1, 2, true, {{"t", 0}}};
+    alter_partition_reassignments_request ar;
+    ar.topics.push_back({"t", {{0, {2, 3}}, {1, {3, 1, 2}}}});
+    list_partition_reassignments_request lr;
+    lr.topics = std::vector<list_partition_reassignments_request::topic>{{"t", {0, 1}}};
     return {payload_of(api_key::leader_and_isr, li), payload_of(api_key::update_metadata, um),
             payload_of(api_key::stop_replica, sr), payload_of(api_key::controlled_shutdown, controlled_shutdown_request{3}),
+            payload_of(api_key::offset_for_leader_epoch,
+                       offset_for_leader_epoch_request{2, {{"orders", {{0, 5, 4}}}}}),
             payload_of(api_key::api_versions, api_versions_request{}), payload_of(api_key::metadata, md),
             payload_of(api_key::produce, pr), payload_of(api_key::fetch, fr),
             payload_of(api_key::list_offsets, lo), payload_of(api_key::create_topics, ct),
             payload_of(api_key::delete_topics, dt), payload_of(api_key::describe_configs, dc),
-            payload_of(api_key::alter_configs, ac), payload_of(api_key::create_partitions, cp)};
+            payload_of(api_key::alter_configs, ac), payload_of(api_key::create_partitions, cp),
+            payload_of(api_key::alter_partition_reassignments, ar),
+            payload_of(api_key::list_partition_reassignments, lr),
+            payload_of(api_key::list_partition_reassignments, list_partition_reassignments_request{})};
 }
 
 }  // namespace

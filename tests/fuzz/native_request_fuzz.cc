@@ -49,6 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case api_key::update_metadata: round_trip<update_metadata_request>(body, *h); break;
     case api_key::stop_replica: round_trip<stop_replica_request>(body, *h); break;
     case api_key::controlled_shutdown: round_trip<controlled_shutdown_request>(body, *h); break;
+    case api_key::offset_for_leader_epoch: round_trip<offset_for_leader_epoch_request>(body, *h); break;
+    case api_key::alter_partition_reassignments: round_trip<alter_partition_reassignments_request>(body, *h); break;
+    case api_key::list_partition_reassignments: round_trip<list_partition_reassignments_request>(body, *h); break;
     }
     return 0;
 }

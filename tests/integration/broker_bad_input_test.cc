@@ -466,7 +466,7 @@ TEST_F(bad_input, CorruptBatchesAreRefusedPerPartitionAndTheLogIsUnchanged) {
         native::produce_request req;
         req.acks = 2;
         bytes b = good;
-        req.topics.push_back({"t", {{0, std::span<std::byte>(b)}}});
+        req.topics.push_back({"t", {{0, -1, std::span<std::byte>(b)}}});
         auto r = c.call(native::api_key::produce, req).as<native::produce_response>();
         ASSERT_EQ(r.topics.size(), 1u);
         EXPECT_EQ(r.topics[0].partitions.at(0).error_code, code(errc::invalid_required_acks));
@@ -478,8 +478,8 @@ TEST_F(bad_input, CorruptBatchesAreRefusedPerPartitionAndTheLogIsUnchanged) {
         bytes bad = good;
         bad[bad.size() - 1] ^= std::byte{0x01};
         bytes fine = good;
-        req.topics.push_back({"t", {{0, std::span<std::byte>(bad)}}});
-        req.topics.push_back({"other", {{0, std::span<std::byte>(fine)}}});
+        req.topics.push_back({"t", {{0, -1, std::span<std::byte>(bad)}}});
+        req.topics.push_back({"other", {{0, -1, std::span<std::byte>(fine)}}});
         auto r = c.call(native::api_key::produce, req).as<native::produce_response>();
         std::map<std::string, native::produce_response::partition> by_topic;
         for (const auto& t : r.topics) by_topic[t.name] = t.partitions.at(0);

@@ -64,7 +64,7 @@ native::produce_response::partition produce(raw_connection& c, const std::string
     native::produce_request req;
     req.acks = acks;
     req.timeout_ms = 10000;
-    req.topics.push_back({topic, {{partition, std::span<std::byte>(records)}}});
+    req.topics.push_back({topic, {{partition, -1, std::span<std::byte>(records)}}});
     if (acks == 0) {
         c.send_request(native::api_key::produce, req);
         return {};

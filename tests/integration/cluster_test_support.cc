@@ -47,6 +47,7 @@ cluster::cluster(cluster_options options) : options_(std::move(options)) {
         o.zookeeper_connect = options_.zookeeper_connect;
         o.properties = options_.properties;
         o.properties["zookeeper.session.timeout.ms"] = std::to_string(options_.session_timeout.count());
+        if (options_.customize_broker) options_.customize_broker(o);
         brokers_[o.broker_id] =
             std::make_unique<broker_process>(std::move(o), broker_process::ready_level::started);
     }
@@ -146,7 +147,7 @@ std::optional<coordination::partition_state> cluster::partition_state(const std:
 }
 
 native::metadata_response cluster::metadata_from(int32_t id, std::optional<std::vector<std::string>> topics) {
-    raw_connection c(broker(id).port(), true, kConnectTimeout);
+    raw_connection c(broker(id).host(), broker(id).port(), true, kConnectTimeout);
     native::metadata_request req;
     req.topics = std::move(topics);
     req.allow_auto_topic_creation = false;
@@ -301,7 +302,7 @@ auto call_controller(cluster& c, native::api_key key, const Request& request, st
         const int32_t controller = c.controller_in_zookeeper();
         if (controller >= 0 && c.up(controller)) {
             try {
-                raw_connection conn(c.broker(controller).port(), true, kConnectTimeout);
+                raw_connection conn(c.broker(controller).host(), c.broker(controller).port(), true, kConnectTimeout);
                 auto r = conn.call(key, request, call_timeout).template as<Response>();
                 if (r.topics.size() != 1) throw std::runtime_error("answered " + std::to_string(r.topics.size()) + " topics");
                 if (r.topics[0].error_code != static_cast<int16_t>(errc::not_controller)) return r.topics[0];
@@ -322,12 +323,17 @@ auto call_controller(cluster& c, native::api_key key, const Request& request, st
 
 native::create_topics_response::topic cluster::create_topic(const std::string& name, int32_t partitions,
                                                             int16_t replication_factor, std::chrono::milliseconds limit) {
-    native::create_topics_request req;
     native::create_topics_request::topic t;
     t.name = name;
     t.num_partitions = partitions;
     t.replication_factor = replication_factor;
-    req.topics.push_back(std::move(t));
+    return create_topic(t, limit);
+}
+
+native::create_topics_response::topic cluster::create_topic(const native::create_topics_request::topic& spec,
+                                                            std::chrono::milliseconds limit) {
+    native::create_topics_request req;
+    req.topics.push_back(spec);
     req.timeout_ms = 15000;
     return call_controller<native::create_topics_response>(*this, native::api_key::create_topics, req, 25s, limit);
 }

@@ -32,6 +32,9 @@ struct cluster_options {
     // Into every broker's server.properties (over broker_process's defaults).
     std::map<std::string, std::string> properties;
     std::chrono::milliseconds session_timeout{6000};  // zookeeper.session.timeout.ms
+    // Adjusts each broker's options before its first start, after the above are applied: an
+    // address or a network namespace of its own, properties for one broker only.
+    std::function<void(test_support::broker_options&)> customize_broker;
 };
 
 class cluster {
@@ -94,6 +97,9 @@ public:
     // on a controller that does not answer, up to `limit`)
     native::create_topics_response::topic create_topic(const std::string& name, int32_t partitions,
                                                        int16_t replication_factor = 1,
+                                                       std::chrono::milliseconds limit = 30s);
+    // The same for a topic spelled out in full: replica assignments, topic configs.
+    native::create_topics_response::topic create_topic(const native::create_topics_request::topic& spec,
                                                        std::chrono::milliseconds limit = 30s);
     native::delete_topics_response::topic delete_topic(const std::string& name, std::chrono::milliseconds limit = 30s);
 

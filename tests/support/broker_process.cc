@@ -103,7 +103,7 @@ broker_process::~broker_process() {
 void broker_process::write_config() {
     std::map<std::string, std::string> p = {
         {"broker.id", std::to_string(options_.broker_id)},
-        {"listeners", "PLAINTEXT://127.0.0.1:" + std::to_string(port_)},
+        {"listeners", "PLAINTEXT://" + options_.host + ":" + std::to_string(port_)},
         {"log.dirs", (dir_ / "logs").string()},
         {"zookeeper.connect", options_.zookeeper_connect},
         {"zookeeper.session.timeout.ms", "6000"},
@@ -124,8 +124,10 @@ void broker_process::start(ready_level level, std::chrono::milliseconds timeout)
     error_start_ = file_size_or_zero(err);
     // GREGOR_SERVER_BINARY runs the same tests against another build (a sanitizer build, say).
     const char* binary = std::getenv("GREGOR_SERVER_BINARY");
-    std::vector<std::string> args = {binary != nullptr && *binary != '\0' ? binary : GREGOR_SERVER_PATH,
-                                     config_file().string()};
+    std::vector<std::string> args;
+    if (!options_.network_namespace.empty()) args = {"ip", "netns", "exec", options_.network_namespace};
+    args.push_back(binary != nullptr && *binary != '\0' ? binary : GREGOR_SERVER_PATH);
+    args.push_back(config_file().string());
     for (const auto& [k, v] : options_.overrides) {
         args.push_back("--override");
         args.push_back(k + "=" + v);
@@ -158,7 +160,11 @@ void broker_process::start(ready_level level, std::chrono::milliseconds timeout)
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execv(argv[0], argv.data());
+        if (options_.network_namespace.empty()) {
+            ::execv(argv[0], argv.data());
+        } else {
+            ::execvp(argv[0], argv.data());  // `ip` is wherever PATH has it
+        }
         std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
         ::_exit(127);
     }
@@ -176,7 +182,7 @@ void broker_process::wait_ready(ready_level level, std::chrono::milliseconds tim
                                      ") before it was ready:\n" + tail(output_since_start()));
         }
         try {
-            raw_connection c(port_, true, 1s);
+            raw_connection c(options_.host, port_, true, 1s);
             c.call(native::api_key::api_versions, native::api_versions_request{}, 2s)
                 .as<native::api_versions_response>();
             if (level == ready_level::serving) return;

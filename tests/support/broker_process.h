@@ -1,6 +1,6 @@
 // A real `gregor-server` for tests: a child process with its own temp directory holding a
-// server.properties (broker.id, listeners=PLAINTEXT://127.0.0.1:<free port>, log.dirs under the
-// temp directory, zookeeper.connect, plus the test's properties), the log directory, and the
+// server.properties (broker.id, listeners=PLAINTEXT://<host>:<free port>, 127.0.0.1 unless
+// told otherwise, log.dirs under the temp directory, zookeeper.connect, plus the test's properties), the log directory, and the
 // broker's stdout (broker.out) and stderr (broker.err). start() returns once the broker is ready to the level
 // asked for, polling with a deadline (never a fixed sleep): the port accepts and ApiVersions is
 // answered, and by default also Metadata names this broker (its id at its port) and a
@@ -37,6 +37,13 @@ struct broker_options {
     // Passed as `--override key=value` on the command line.
     std::map<std::string, std::string> overrides;
     uint16_t port = 0;  // 0: a free port
+    // The IPv4 address the broker listens on and advertises, and that readiness checks and
+    // bootstrap() use. A free port is picked on loopback, which suits any local address.
+    std::string host = "127.0.0.1";
+    // When set, the broker runs in this network namespace (`ip netns exec`, same PID, so
+    // signals and PR_SET_PDEATHSIG behave as without one); `host` must be reachable from the
+    // test's namespace then, and ZooKeeper from the broker's.
+    std::string network_namespace;
 };
 
 class broker_process {
@@ -73,7 +80,8 @@ public:
     uint16_t port() const noexcept { return port_; }
     pid_t pid() const noexcept { return pid_; }
     int32_t broker_id() const noexcept { return options_.broker_id; }
-    std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+    const std::string& host() const noexcept { return options_.host; }
+    std::string bootstrap() const { return options_.host + ":" + std::to_string(port_); }
     const std::filesystem::path& dir() const noexcept { return dir_; }
     std::filesystem::path log_dir() const { return dir_ / "logs"; }
     std::filesystem::path config_file() const { return dir_ / "server.properties"; }

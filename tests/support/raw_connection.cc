@@ -17,33 +17,40 @@ namespace gregor::test_support {
 
 using clock = std::chrono::steady_clock;
 
-raw_connection::raw_connection(uint16_t port, bool preface, std::chrono::milliseconds timeout) {
+raw_connection::raw_connection(uint16_t port, bool preface, std::chrono::milliseconds timeout)
+    : raw_connection("127.0.0.1", port, preface, timeout) {}
+
+raw_connection::raw_connection(const std::string& host, uint16_t port, bool preface,
+                               std::chrono::milliseconds timeout) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+        throw std::invalid_argument("raw_connection: not an IPv4 address: " + host);
+    }
+    const std::string where = host + ":" + std::to_string(port);
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
     const auto deadline = clock::now() + timeout;
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         if (errno != EINPROGRESS) {
             const std::string why = std::strerror(errno);
             ::close(fd_);
-            throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + ": " + why);
+            throw std::runtime_error("connect to " + where + ": " + why);
         }
         int err = 0;
         socklen_t len = sizeof err;
         if (!wait(POLLOUT, deadline) || ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
             ::close(fd_);
-            throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + ": " +
+            throw std::runtime_error("connect to " + where + ": " +
                                      (err != 0 ? std::strerror(err) : "timed out"));
         }
     }
     if (preface && !send(std::span<const std::byte>(native::kPreface), timeout)) {
         ::close(fd_);
-        throw std::runtime_error("cannot send the preface to 127.0.0.1:" + std::to_string(port));
+        throw std::runtime_error("cannot send the preface to " + where);
     }
 }
 

@@ -50,6 +50,10 @@ public:
     // Throws std::runtime_error when the connection is not made within `timeout`.
     explicit raw_connection(uint16_t port, bool preface = true,
                             std::chrono::milliseconds timeout = 5s);
+    // The same to `host`, an IPv4 address (a broker listening elsewhere than on loopback, e.g.
+    // in a network namespace). Throws std::invalid_argument when `host` is not one.
+    raw_connection(const std::string& host, uint16_t port, bool preface = true,
+                   std::chrono::milliseconds timeout = 5s);
     ~raw_connection();
     raw_connection(const raw_connection&) = delete;
     raw_connection& operator=(const raw_connection&) = delete;

@@ -68,7 +68,9 @@ bool reap(pid_t pid, std::chrono::milliseconds limit) {
 
 }  // namespace
 
-zookeeper_server::zookeeper_server() {
+zookeeper_server::zookeeper_server() : zookeeper_server("127.0.0.1") {}
+
+zookeeper_server::zookeeper_server(std::string client_address) : address_(std::move(client_address)) {
     char tmpl[] = "/tmp/gregor-zk-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
@@ -80,7 +82,7 @@ zookeeper_server::zookeeper_server() {
         << "syncLimit=5\n"
         << "dataDir=" << (dir_ / "data").string() << "\n"
         << "clientPort=" << port_ << "\n"
-        << "clientPortAddress=127.0.0.1\n"
+        << "clientPortAddress=" << address_ << "\n"
         << "maxClientCnxns=0\n"
         << "4lw.commands.whitelist=*\n"
         << "admin.enableServer=false\n";
@@ -94,7 +96,7 @@ zookeeper_server::~zookeeper_server() {
     fs::remove_all(dir_, ec);
 }
 
-std::string zookeeper_server::connect_string() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string zookeeper_server::connect_string() const { return address_ + ":" + std::to_string(port_); }
 
 void zookeeper_server::start() {
     const std::string cp = class_path();
@@ -164,7 +166,7 @@ std::string zookeeper_server::four_letter_word(const std::string& word) const {
     if (fd < 0) return {};
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, address_.c_str(), &addr.sin_addr) != 1) return {};
     addr.sin_port = htons(port_);
     std::string reply;
     const auto deadline = clock::now() + std::chrono::seconds(2);

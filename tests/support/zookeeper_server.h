@@ -1,6 +1,6 @@
 // A real Apache ZooKeeper server for tests: a child process (the Debian `zookeeper` package's
-// QuorumPeerMain under `java`) in standalone mode on 127.0.0.1 and a free port, with its own
-// zoo.cfg and data directory in a fresh temp directory. The constructor returns once the
+// QuorumPeerMain under `java`) in standalone mode on 127.0.0.1 (or a given address) and a free
+// port, with its own zoo.cfg and data directory in a fresh temp directory. The constructor returns once the
 // server answers `srvr` as serving; the destructor stops it (SIGTERM, then SIGKILL after a
 // bound) and removes the directory. stop()/restart() keep the port and the data, for tests of
 // ZooKeeper going away and coming back; pause()/resume() freeze it (SIGSTOP/SIGCONT) for tests
@@ -27,12 +27,15 @@ public:
     // Starts the server; throws std::runtime_error (with the server's log tail) if it does not
     // serve within 30 s.
     zookeeper_server();
+    // The same, listening on `client_address` (an IPv4 address of this machine) instead of
+    // loopback: for brokers in another network namespace.
+    explicit zookeeper_server(std::string client_address);
     ~zookeeper_server();
 
     zookeeper_server(const zookeeper_server&) = delete;
     zookeeper_server& operator=(const zookeeper_server&) = delete;
 
-    // "127.0.0.1:<port>", for zookeeper.connect.
+    // "<address>:<port>", for zookeeper.connect.
     std::string connect_string() const;
     uint16_t port() const noexcept { return port_; }
     bool running() const noexcept { return pid_ > 0; }
@@ -48,6 +51,7 @@ public:
 private:
     void start();
 
+    std::string address_;
     std::filesystem::path dir_;
     uint16_t port_ = 0;
     pid_t pid_ = -1;

@@ -94,6 +94,9 @@ void native_handler::handle(std::vector<std::byte> payload, std::function<void(n
     case api_key::update_metadata: return update_metadata(c);
     case api_key::stop_replica: return stop_replica(c);
     case api_key::controlled_shutdown: return controlled_shutdown(c);
+    case api_key::offset_for_leader_epoch: return offset_for_leader_epoch(c);
+    case api_key::alter_partition_reassignments: return alter_partition_reassignments(c);
+    case api_key::list_partition_reassignments: return list_partition_reassignments(c);
     }
 }
 
@@ -201,11 +204,11 @@ void native_handler::produce(const std::shared_ptr<context>& c) {
                 refused.push_back({tp, why, -1, -1});
                 continue;
             }
-            entries.push_back({tp, p.records});
+            entries.push_back({tp, p.records, p.current_leader_epoch});
         }
     }
     const int16_t acks = req->acks;
-    replicas_.produce(std::move(entries), acks, [c, acks, refused](std::vector<replica_manager::produce_result> done) mutable {
+    replicas_.produce(std::move(entries), acks, req->timeout_ms, [c, acks, refused](std::vector<replica_manager::produce_result> done) mutable {
         if (acks == 0) return c->respond({});
         done.insert(done.end(), refused.begin(), refused.end());
         produce_response r;
@@ -239,7 +242,7 @@ void native_handler::fetch(const std::shared_ptr<context>& c) {
     }
     // A partition this broker cannot serve answers at once rather than after max_wait.
     const int32_t wait = refused.empty() ? req->max_wait_ms : 0;
-    replicas_.fetch(std::move(entries), wait, req->min_bytes, req->max_bytes,
+    replicas_.fetch(std::move(entries), req->replica_id, wait, req->min_bytes, req->max_bytes,
                     [c, refused = std::move(refused)](std::vector<replica_manager::fetch_result> done) mutable {
         for (auto& x : refused) done.push_back(std::move(x));
         fetch_response r;
@@ -547,6 +550,110 @@ void native_handler::controlled_shutdown(const std::shared_ptr<context>& c) {
         controlled_shutdown_response out;
         for (const auto& tp : *r) out.remaining.push_back({tp.topic, tp.partition});
         c->reply(out);
+    });
+}
+
+void native_handler::offset_for_leader_epoch(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<offset_for_leader_epoch_request>();
+    if (!req) return;
+    std::vector<replica_manager::epoch_entry> entries;
+    std::vector<replica_manager::epoch_result> refused;
+    for (const auto& t : req->topics) {
+        for (const auto& p : t.partitions) {
+            topic_partition tp{t.name, p.partition};
+            if (!replicas_.get(tp)) {
+                refused.push_back({tp, routing_error(tp), {}});
+                continue;
+            }
+            entries.push_back({tp, p.current_leader_epoch, p.leader_epoch});
+        }
+    }
+    replicas_.offsets_for_leader_epoch(std::move(entries), [c, refused](std::vector<replica_manager::epoch_result> done) mutable {
+        done.insert(done.end(), refused.begin(), refused.end());
+        offset_for_leader_epoch_response r;
+        for (const auto& x : done) {
+            if (r.topics.empty() || r.topics.back().name != x.tp.topic) r.topics.push_back({x.tp.topic, {}});
+            r.topics.back().partitions.push_back({x.tp.partition, code(x.error), x.error.ok() ? "" : x.error.message,
+                                                  x.end.epoch, x.end.end_offset});
+        }
+        c->reply(r);
+    });
+}
+
+void native_handler::alter_partition_reassignments(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<alter_partition_reassignments_request>();
+    if (!req) return;
+    std::map<topic_partition, int> listed;
+    for (const auto& t : req->topics) {
+        for (const auto& p : t.partitions) ++listed[{t.name, p.partition}];
+    }
+    // What the request itself gets wrong is answered here; the rest (unknown topics, partitions
+    // and brokers, moves already under way) by the coordination layer, which reads ZooKeeper.
+    replica_targets valid;
+    std::map<topic_partition, status> refused;
+    for (const auto& t : req->topics) {
+        for (const auto& p : t.partitions) {
+            const topic_partition tp{t.name, p.partition};
+            if (status bad = validate_topic_name(t.name); !bad.ok()) {
+                refused[tp] = bad;
+            } else if (p.partition < 0) {
+                refused[tp] = {errc::unknown_topic_or_partition,
+                               "Reassignment of partition " + std::to_string(p.partition) + " of topic '" + t.name +
+                                   "': partitions are numbered from 0."};
+            } else if (listed[tp] > 1) {
+                refused[tp] = {errc::invalid_request,
+                               "Reassignment of " + tp.dir_name() + ": the request lists the partition " +
+                                   std::to_string(listed[tp]) + " times."};
+            } else {
+                valid[tp] = p.replicas;
+            }
+        }
+    }
+    // Answers in the request's order, one entry per partition entry.
+    auto finish = [c, topics = std::move(req->topics), refused](std::map<topic_partition, status> done) {
+        done.insert(refused.begin(), refused.end());
+        alter_partition_reassignments_response r;
+        for (const auto& t : topics) {
+            auto& out = r.topics.emplace_back();
+            out.name = t.name;
+            for (const auto& p : t.partitions) {
+                const auto it = done.find({t.name, p.partition});
+                const status s = it == done.end() ? status(errc::unknown_server_error, "no answer") : it->second;
+                out.partitions.push_back({p.partition, code(s), s.ok() ? "" : s.message});
+            }
+        }
+        c->reply(r);
+    };
+    if (valid.empty()) return finish({});
+    admin_.reassign_partitions(std::move(valid), req->timeout_ms, std::move(finish));
+}
+
+void native_handler::list_partition_reassignments(const std::shared_ptr<context>& c) {
+    auto req = c->decode_or_fail<list_partition_reassignments_request>();
+    if (!req) return;
+    std::optional<std::set<topic_partition>> wanted;
+    if (req->topics) {
+        wanted.emplace();
+        for (const auto& t : *req->topics) {
+            for (const int32_t p : t.partitions) wanted->insert({t.name, p});
+        }
+    }
+    admin_.list_partition_reassignments([this, c, wanted = std::move(wanted)](result<replica_targets> moving) {
+        if (!moving) return c->fail(moving.error(), false);
+        auto snap = metadata_.snapshot();
+        list_partition_reassignments_response r;
+        for (const auto& [tp, target] : *moving) {
+            if (wanted && !wanted->contains(tp)) continue;
+            if (r.topics.empty() || r.topics.back().name != tp.topic) r.topics.push_back({tp.topic, {}});
+            std::vector<int32_t> replicas;
+            if (auto t = snap->topics.find(tp.topic); t != snap->topics.end()) {
+                if (auto p = t->second.partitions.find(tp.partition); p != t->second.partitions.end()) {
+                    replicas = p->second.replicas;
+                }
+            }
+            r.topics.back().partitions.push_back({tp.partition, std::move(replicas), target});
+        }
+        c->reply(r);
     });
 }
 

@@ -42,6 +42,9 @@ private:
     void update_metadata(const std::shared_ptr<context>& c);
     void stop_replica(const std::shared_ptr<context>& c);
     void controlled_shutdown(const std::shared_ptr<context>& c);
+    void offset_for_leader_epoch(const std::shared_ptr<context>& c);
+    void alter_partition_reassignments(const std::shared_ptr<context>& c);
+    void list_partition_reassignments(const std::shared_ptr<context>& c);
 
     // Creates `topic` with the broker defaults when auto.create.topics.enable allows.
     void maybe_auto_create(const std::string& topic);

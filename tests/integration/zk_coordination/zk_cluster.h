@@ -156,6 +156,15 @@ public:
         return wait<std::vector<result<topic_config>>>(
             [&](auto done) { service_->describe_topic_configs(std::move(topics), std::move(done)); });
     }
+    result<int32_t> update_isr(const topic_partition& tp, const partition_state& state) {
+        return wait<result<int32_t>>([&](auto done) { service_->update_isr(tp, state, std::move(done)); });
+    }
+    status reassign_partitions(partition_reassignments target) {
+        return wait<status>([&](auto done) { service_->reassign_partitions(std::move(target), std::move(done)); });
+    }
+    result<partition_reassignments> list_reassignments() {
+        return wait<result<partition_reassignments>>([&](auto done) { service_->list_reassignments(std::move(done)); });
+    }
 
 private:
     template <typename T, typename F>

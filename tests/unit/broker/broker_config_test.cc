@@ -203,5 +203,32 @@ TEST(BrokerConfigListeners, IPv6HostsInBrackets) {
     EXPECT_EQ(c->listeners[0].host, "::1");
 }
 
+// The follower's fetch settings: Kafka's keys and defaults, invalid values refused by name.
+TEST(BrokerConfigReplication, FetchSettingsHaveKafkasDefaultsAndAreRead) {
+    auto d = parse({});
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->replica_fetch_wait_max_ms, 500);
+    EXPECT_EQ(d->replica_fetch_max_bytes, 1048576);
+    EXPECT_EQ(d->replica_fetch_backoff_ms, 1000);
+    EXPECT_EQ(d->replica_lag_time_max_ms, 30000);
+    auto c = parse({{"replica.fetch.wait.max.ms", "100"},
+                    {"replica.fetch.max.bytes", "4096"},
+                    {"replica.fetch.response.max.bytes", "65536"},
+                    {"replica.fetch.min.bytes", "10"},
+                    {"replica.fetch.backoff.ms", "50"},
+                    {"replica.socket.timeout.ms", "2000"},
+                    {"replica.lag.time.max.ms", "3000"}});
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->replica_fetch_wait_max_ms, 100);
+    EXPECT_EQ(c->replica_fetch_max_bytes, 4096);
+    EXPECT_EQ(c->replica_fetch_response_max_bytes, 65536);
+    EXPECT_EQ(c->replica_fetch_min_bytes, 10);
+    EXPECT_EQ(c->replica_fetch_backoff_ms, 50);
+    EXPECT_EQ(c->replica_socket_timeout_ms, 2000);
+    EXPECT_EQ(c->replica_lag_time_max_ms, 3000);
+    EXPECT_TRUE(contains(refusal({{"replica.fetch.max.bytes", "0"}}), "replica.fetch.max.bytes"));
+    EXPECT_TRUE(contains(refusal({{"replica.fetch.wait.max.ms", "soon"}}), "replica.fetch.wait.max.ms"));
+}
+
 }  // namespace
 }  // namespace gregor::broker

@@ -131,7 +131,7 @@ TEST_F(connection_test, NoResponseRequestCompletesWhenWritten) {
     native::produce_request req;
     req.acks = 0;
     auto batch = test::make_batch(0, 3);
-    req.topics.push_back({"t", {{0, std::span<std::byte>(batch)}}});
+    req.topics.push_back({"t", {{0, -1, std::span<std::byte>(batch)}}});
     auto p = std::make_shared<std::promise<result<response>>>();
     auto f = p->get_future();
     loop.post([&, p] {

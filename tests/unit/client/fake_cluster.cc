@@ -595,7 +595,10 @@ std::optional<std::vector<std::byte>> fake_cluster::handle(int32_t node,
     case native::api_key::update_metadata:
     case native::api_key::stop_replica:
     case native::api_key::controlled_shutdown:
-        // Inter-broker requests: a test that expects them answers them from its hook.
+    case native::api_key::offset_for_leader_epoch:
+    case native::api_key::alter_partition_reassignments:
+    case native::api_key::list_partition_reassignments:
+        // Inter-broker and reassignment requests: a test that expects them answers them from its hook.
         break;
     }
     return native::encode_error_response(id, status(errc::invalid_request, "unknown api"));

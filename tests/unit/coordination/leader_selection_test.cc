@@ -94,5 +94,41 @@ TEST(LeaderSelection, PreferredLeaderReturnsWhenLiveAndInSync) {
     EXPECT_FALSE(restore_preferred_leader({1, 2}, state(1, 5, {2, 1}), {1, 2}).has_value());  // already
 }
 
+TEST(LeaderSelection, UncleanElectionIsALeaderFromOutsideTheIsr) {
+    const auto before = state(1, 4, {1, 3});
+    EXPECT_TRUE(is_unclean_election(before, *reconcile_with_live_brokers({1, 2, 3}, before, {2}, true)));
+    EXPECT_FALSE(is_unclean_election(before, *reconcile_with_live_brokers({1, 2, 3}, before, {2, 3}, true)));
+    EXPECT_FALSE(is_unclean_election(before, *reconcile_with_live_brokers({1, 2, 3}, before, {2}, false)));  // offline
+    EXPECT_FALSE(is_unclean_election(before, state(1, 5, {1})));  // the leader stays
+}
+
+TEST(LeaderSelection, ReassignmentCompletesOnlyOnceEveryTargetReplicaIsInSync) {
+    // Moving {1,2} to {2,3}: the replicas are {2,3,1} meanwhile, 1 leads.
+    EXPECT_FALSE(complete_reassignment({2, 3}, state(1, 7, {1, 2}), {1, 2, 3}).has_value());
+    auto done = complete_reassignment({2, 3}, state(1, 7, {1, 2, 3}), {1, 2, 3});
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->leader, 2);  // the leader is leaving: the first target replica takes over
+    EXPECT_EQ(done->isr, (std::vector<int32_t>{2, 3}));
+    EXPECT_EQ(done->leader_epoch, 8);
+    EXPECT_EQ(done->zk_version, 3);
+
+    auto dead_first = complete_reassignment({2, 3}, state(1, 7, {1, 2, 3}), {1, 3});
+    ASSERT_TRUE(dead_first.has_value());
+    EXPECT_EQ(dead_first->leader, 3);
+}
+
+TEST(LeaderSelection, ReassignmentKeepsALeaderThatStaysAndBumpsTheEpochAnyway) {
+    auto grown = complete_reassignment({1, 2, 3}, state(1, 2, {1, 2, 3}), {1, 2, 3});
+    ASSERT_TRUE(grown.has_value());
+    EXPECT_EQ(grown->leader, 1);
+    EXPECT_EQ(grown->isr, (std::vector<int32_t>{1, 2, 3}));
+    EXPECT_EQ(grown->leader_epoch, 3);
+    auto shrunk = complete_reassignment({2}, state(2, 2, {2, 1}), {1, 2});
+    ASSERT_TRUE(shrunk.has_value());
+    EXPECT_EQ(shrunk->leader, 2);
+    EXPECT_EQ(shrunk->isr, std::vector<int32_t>{2});
+    EXPECT_FALSE(complete_reassignment({3}, state(1, 2, {1, 3}), {1}).has_value());  // nobody live to lead
+}
+
 }  // namespace
 }  // namespace gregor::coordination

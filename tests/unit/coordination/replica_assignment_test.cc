@@ -145,5 +145,19 @@ TEST(ReplicaAssignment, ExplicitAssignmentIsChecked) {
     EXPECT_EQ(unknown.message, "Unknown broker(s) in replica assignment: 9.");
 }
 
+TEST(ReplicaAssignment, ReassigningPartitionListsTargetThenLeavingReplicas) {
+    EXPECT_EQ(replicas_while_reassigning({1, 2, 3}, {4, 2, 5}), (std::vector<int32_t>{4, 2, 5, 1, 3}));
+    EXPECT_EQ(replicas_while_reassigning({1, 2}, {2, 1}), (std::vector<int32_t>{2, 1}));
+    EXPECT_EQ(replicas_while_reassigning({1, 2, 3}, {3}), (std::vector<int32_t>{3, 1, 2}));
+}
+
+TEST(ReplicaAssignment, ReassignmentTargetIsChecked) {
+    EXPECT_TRUE(validate_reassignment_target({3, 1}, {1, 2, 3}).ok());
+    for (const auto& bad : std::vector<std::vector<int32_t>>{{}, {1, 1}, {1, 9}, {-1}}) {
+        EXPECT_EQ(validate_reassignment_target(bad, {1, 2, 3}).code, errc::invalid_replica_assignment) << bad.size();
+    }
+    EXPECT_EQ(validate_reassignment_target({1, 9, 8}, {1}).message, "unknown broker(s) 9, 8");
+}
+
 }  // namespace
 }  // namespace gregor::coordination

@@ -27,6 +27,7 @@ TEST(ZkPaths, LayoutIsKafkas) {
     EXPECT_EQ(zp::config_change_path_prefix(), "/config/changes/config_change_");
     EXPECT_EQ(zp::delete_topic_path("orders"), "/admin/delete_topics/orders");
     EXPECT_EQ(zp::isr_change_path_prefix(), "/isr_change_notification/isr_change_");
+    EXPECT_EQ(zp::reassign_partitions_path(), "/admin/reassign_partitions");
     EXPECT_EQ(zp::cluster_id_path(), "/cluster/id");
 }
 
@@ -252,6 +253,37 @@ TEST(IsrChangeZnode, ListsPartitions) {
     EXPECT_EQ(*back, parts);
     EXPECT_EQ(zp::decode_isr_change(R"({"version":1,"partitions":[{"topic":"a"}]})").code(),
               zk_errc::malformed_data);
+}
+
+TEST(ReassignmentZnode, IsKafkasVersion1List) {
+    const partition_reassignments r{{{"a", 0}, {3, 1, 2}}, {{"b", 2}, {4}}};
+    EXPECT_EQ(json::parse(zp::encode_reassignment(r)),
+              json::parse(R"({"version":1,"partitions":[{"topic":"a","partition":0,"replicas":[3,1,2]},)"
+                          R"({"topic":"b","partition":2,"replicas":[4]}]})"));
+    auto back = zp::decode_reassignment(zp::encode_reassignment(r));
+    ASSERT_TRUE(back.ok());
+    ASSERT_EQ(back->size(), 2u);
+    EXPECT_EQ(back->at(0), (std::pair<topic_partition, std::vector<int32_t>>{{"a", 0}, {3, 1, 2}}));
+    EXPECT_EQ(back->at(1), (std::pair<topic_partition, std::vector<int32_t>>{{"b", 2}, {4}}));
+}
+
+TEST(ReassignmentZnode, KeepsDuplicatesAndIgnoresLogDirs) {
+    // As kafka-reassign-partitions.sh writes it, a partition listed twice by mistake.
+    auto r = zp::decode_reassignment(
+        R"({"version":1,"partitions":[{"topic":"a","partition":0,"replicas":[1,2],"log_dirs":["any","any"]},)"
+        R"({"topic":"a","partition":0,"replicas":[2]}]})");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ(r->at(0).second, (std::vector<int32_t>{1, 2}));
+    EXPECT_EQ(r->at(1).second, (std::vector<int32_t>{2}));
+}
+
+TEST(ReassignmentZnode, MalformedEntriesAreReportedAsValues) {
+    for (const char* bad : {R"({"version":1})", R"({"version":1,"partitions":[{"topic":"a","partition":0}]})",
+                            R"({"version":1,"partitions":[{"topic":"a","partition":0,"replicas":["1"]}]})",
+                            R"({"version":1,"partitions":[7]})", "not json"}) {
+        EXPECT_EQ(zp::decode_reassignment(bad).code(), zk_errc::malformed_data) << bad;
+    }
 }
 
 TEST(ClusterIdZnode, RoundTrips) {

@@ -61,7 +61,7 @@ TEST(NativeMessages, ProduceRoundTripPointsIntoTheFrame) {
     produce_request p;
     p.acks = -1;
     p.timeout_ms = 1234;
-    p.topics.push_back({"orders", {{3, records}}});
+    p.topics.push_back({"orders", {{3, 7, records}}});
     auto f = encode_request(api_key::produce, 0, 5, p);
     auto back = decode<produce_request>(body_of(f));
     ASSERT_TRUE(back.ok());
@@ -72,9 +72,36 @@ TEST(NativeMessages, ProduceRoundTripPointsIntoTheFrame) {
     ASSERT_EQ(back->topics[0].partitions.size(), 1u);
     const auto& part = back->topics[0].partitions[0];
     EXPECT_EQ(part.partition, 3);
+    EXPECT_EQ(part.current_leader_epoch, 7);
     ASSERT_EQ(part.records.size(), 100u);
     EXPECT_GE(part.records.data(), f.data());
     EXPECT_LT(part.records.data(), f.data() + f.size()) << "records are not copied";
+}
+
+TEST(NativeMessages, OffsetForLeaderEpochRoundTrips) {
+    offset_for_leader_epoch_request q;
+    q.replica_id = 2;
+    q.topics.push_back({"orders", {{0, 5, 4}, {1, -1, 0}}});
+    auto f = encode_request(api_key::offset_for_leader_epoch, 0, 9, q);
+    auto back = decode<offset_for_leader_epoch_request>(body_of(f));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->replica_id, 2);
+    ASSERT_EQ(back->topics.size(), 1u);
+    ASSERT_EQ(back->topics[0].partitions.size(), 2u);
+    EXPECT_EQ(back->topics[0].partitions[0].current_leader_epoch, 5);
+    EXPECT_EQ(back->topics[0].partitions[0].leader_epoch, 4);
+
+    offset_for_leader_epoch_response r;
+    r.topics.push_back({"orders", {{0, 0, "", 4, 1042}, {1, 74, "fenced", -1, -1}}});
+    auto rf = encode_response(9, status{}, r);
+    auto frame = decode_response_frame(std::span(rf).subspan(4));
+    ASSERT_TRUE(frame.ok());
+    auto rb = decode<offset_for_leader_epoch_response>(frame->body);
+    ASSERT_TRUE(rb.ok());
+    ASSERT_EQ(rb->topics[0].partitions.size(), 2u);
+    EXPECT_EQ(rb->topics[0].partitions[0].end_offset, 1042);
+    EXPECT_EQ(rb->topics[0].partitions[1].error_code, 74);
+    EXPECT_EQ(rb->topics[0].partitions[1].error_message, "fenced");
 }
 
 TEST(NativeMessages, EveryResponseRoundTrips) {
@@ -128,6 +155,62 @@ TEST(NativeMessages, EveryResponseRoundTrips) {
     EXPECT_TRUE(db->resources[0].configs[0].is_default);
 }
 
+TEST(NativeMessages, ReassignmentMessagesRoundTrip) {
+    alter_partition_reassignments_request ar;
+    ar.timeout_ms = 4321;
+    ar.topics.push_back({"orders", {{0, {2, 3}}, {1, {}}}});
+    auto f = encode_request(api_key::alter_partition_reassignments, 0, 1, ar);
+    auto arb = decode<alter_partition_reassignments_request>(body_of(f));
+    ASSERT_TRUE(arb.ok());
+    EXPECT_EQ(arb->timeout_ms, 4321);
+    ASSERT_EQ(arb->topics.size(), 1u);
+    EXPECT_EQ(arb->topics[0].name, "orders");
+    ASSERT_EQ(arb->topics[0].partitions.size(), 2u);
+    EXPECT_EQ(arb->topics[0].partitions[0].replicas, (std::vector<int32_t>{2, 3}));
+    EXPECT_EQ(arb->topics[0].partitions[1].partition, 1);
+    EXPECT_TRUE(arb->topics[0].partitions[1].replicas.empty());
+
+    alter_partition_reassignments_response aresp;
+    aresp.topics.push_back({"orders", {{0, 0, ""}, {1, static_cast<int16_t>(errc::invalid_replica_assignment), "empty"}}});
+    f = encode_response(2, status{}, aresp);
+    auto fr = decode_response_frame(std::span(f).subspan(4));
+    ASSERT_TRUE(fr.ok());
+    auto arespb = decode<alter_partition_reassignments_response>(fr->body);
+    ASSERT_TRUE(arespb.ok());
+    ASSERT_EQ(arespb->topics[0].partitions.size(), 2u);
+    EXPECT_EQ(arespb->topics[0].partitions[1].error_code, 39);
+    EXPECT_EQ(arespb->topics[0].partitions[1].error_message, "empty");
+
+    list_partition_reassignments_request all;
+    f = encode_request(api_key::list_partition_reassignments, 0, 3, all);
+    EXPECT_EQ(std::vector<std::byte>(f.begin() + 12, f.end()), bytes({0xFF, 0xFF, 0xFF, 0xFF}));
+    auto allb = decode<list_partition_reassignments_request>(body_of(f));
+    ASSERT_TRUE(allb.ok());
+    EXPECT_FALSE(allb->topics.has_value());
+    list_partition_reassignments_request some;
+    some.topics = std::vector<list_partition_reassignments_request::topic>{{"orders", {0, 2}}};
+    f = encode_request(api_key::list_partition_reassignments, 0, 4, some);
+    auto someb = decode<list_partition_reassignments_request>(body_of(f));
+    ASSERT_TRUE(someb.ok());
+    ASSERT_TRUE(someb->topics.has_value());
+    EXPECT_EQ((*someb->topics)[0].partitions, (std::vector<int32_t>{0, 2}));
+
+    list_partition_reassignments_response lr;
+    lr.topics.push_back({"orders", {{0, {2, 3, 1}, {2, 3}}}});
+    f = encode_response(5, status{}, lr);
+    fr = decode_response_frame(std::span(f).subspan(4));
+    ASSERT_TRUE(fr.ok());
+    auto lrb = decode<list_partition_reassignments_response>(fr->body);
+    ASSERT_TRUE(lrb.ok());
+    ASSERT_EQ(lrb->topics.size(), 1u);
+    EXPECT_EQ(lrb->topics[0].partitions[0].replicas, (std::vector<int32_t>{2, 3, 1}));
+    EXPECT_EQ(lrb->topics[0].partitions[0].target_replicas, (std::vector<int32_t>{2, 3}));
+    EXPECT_EQ(api_name(static_cast<int16_t>(api_key::alter_partition_reassignments)),
+              std::string("AlterPartitionReassignments"));
+    EXPECT_EQ(api_name(static_cast<int16_t>(api_key::list_partition_reassignments)),
+              std::string("ListPartitionReassignments"));
+}
+
 TEST(NativeMessages, TruncatedBodiesAreRefusedAtEveryLength) {
     create_topics_request ct;
     ct.topics.push_back({"topic", 3, 2, {{0, {1, 2}}}, {{"k", "v"}}});
@@ -158,7 +241,7 @@ TEST(NativeMessages, HugeClaimedCountsAndLengthsFailWithoutAllocating) {
     EXPECT_FALSE(decode<delete_topics_request>(body).ok());
     // bytes claiming 2 GiB inside a produce request.
     produce_request p;
-    p.topics.push_back({"t", {{0, {}}}});
+    p.topics.push_back({"t", {{0, -1, {}}}});
     auto f = encode_request(api_key::produce, 0, 1, p);
     wire::store_be<int32_t>(f.data() + f.size() - 4, INT32_MAX);
     EXPECT_FALSE(decode<produce_request>(body_of(f)).ok());
@@ -170,7 +253,7 @@ TEST(NativeMessages, HugeClaimedCountsAndLengthsFailWithoutAllocating) {
 // Found by the fuzzer: null records decoded as empty ones and re-encoded differently.
 TEST(NativeMessages, NullRecordsAreRefused) {
     produce_request p;
-    p.topics.push_back({"t", {{0, {}}}});
+    p.topics.push_back({"t", {{0, -1, {}}}});
     auto f = encode_request(api_key::produce, 0, 1, p);
     wire::store_be<int32_t>(f.data() + f.size() - 4, -1);
     EXPECT_EQ(decode<produce_request>(body_of(f)).code(), errc::corrupt_message);

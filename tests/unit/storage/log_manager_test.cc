@@ -1,6 +1,6 @@
 // The log manager over real directories: parallel load, clean and unclean restarts, the
-// recovery-point checkpoint, directory locking and offline directories, the flusher, deletion,
-// and the bound on open sealed segments.
+// recovery-point and high-watermark checkpoints, directory locking and offline directories,
+// the flusher, deletion, and the bound on open sealed segments.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -278,6 +278,90 @@ TEST(LogManager, CorruptCheckpointMeansFullRecoveryNotFailure) {
     ASSERT_NE(l, nullptr);
     EXPECT_EQ(l->log_end_offset(), 4);
     EXPECT_GE(l->load_report().segments_recovered, 1u);
+}
+
+TEST(LogManager, HighWatermarksAreCheckpointedPerDirectoryAndRestored) {
+    temp_dir a, b;
+    std::map<topic_partition, int64_t> hws;
+    std::map<topic_partition, fs::path> homes;
+    {
+        auto m = log_manager::open(config_for({a.path(), b.path()}));
+        ASSERT_TRUE(m.ok()) << m.error().message;
+        for (int p = 0; p < 4; ++p) {
+            topic_partition tp{"replicated", p};
+            auto l = (*m)->get_or_create(tp, log_config{});
+            ASSERT_TRUE(l.ok());
+            append(**l, 5 + p, "v");
+            (*l)->set_high_watermark(2 + p);
+            hws[tp] = 2 + p;
+            homes[tp] = (*l)->dir().parent_path();
+        }
+        ASSERT_TRUE((*m)->shutdown().ok());
+    }
+    for (const auto& dir : {a.path(), b.path()}) {
+        auto file = read_offset_checkpoint(dir / kReplicationOffsetCheckpoint);
+        ASSERT_TRUE(file.ok()) << file.error().message;
+        offset_map want;
+        for (const auto& [tp, hw] : hws) {
+            if (homes[tp] == dir) want[tp] = hw;
+        }
+        EXPECT_EQ(*file, want) << dir;
+        EXPECT_EQ(want.size(), 2u);
+    }
+    auto m = log_manager::open(config_for({a.path(), b.path()}));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    for (const auto& [tp, hw] : hws) {
+        auto l = (*m)->get(tp);
+        ASSERT_NE(l, nullptr);
+        EXPECT_EQ(l->high_watermark(), hw) << tp.dir_name();
+        EXPECT_EQ(l->load_report().segments_recovered, 0u) << "a clean shutdown skips recovery";
+    }
+}
+
+TEST(LogManager, TheFlusherCheckpointsHighWatermarksWithRecoveryPoints) {
+    temp_dir a;
+    auto cfg = config_for({a.path()});
+    cfg.checkpoint_interval_ms = 0;
+    cfg.flush_check_interval_ms = 10;
+    auto m = log_manager::open(cfg);
+    ASSERT_TRUE(m.ok());
+    auto l = (*m)->get_or_create({"hw", 0}, log_config{});
+    ASSERT_TRUE(l.ok());
+    append(**l, 6, "x");
+    (*l)->set_high_watermark(4);
+    EXPECT_TRUE(eventually([&] {
+        auto hw = read_offset_checkpoint(a.path() / kReplicationOffsetCheckpoint);
+        auto rp = read_offset_checkpoint(a.path() / kRecoveryPointCheckpoint);
+        return hw.ok() && rp.ok() && hw->contains({"hw", 0}) && hw->at({"hw", 0}) == 4 &&
+               rp->contains({"hw", 0});
+    }));
+}
+
+TEST(LogManager, ACheckpointedHighWatermarkPastTheLogIsClampedAndABadFileIsNotFatal) {
+    temp_dir a;
+    {
+        auto m = log_manager::open(config_for({a.path()}));
+        ASSERT_TRUE(m.ok());
+        auto l = (*m)->get_or_create({"hw", 0}, log_config{});
+        ASSERT_TRUE(l.ok());
+        append(**l, 3, "x");
+        ASSERT_TRUE((*m)->shutdown().ok());
+    }
+    ASSERT_TRUE(write_offset_checkpoint(a.path() / kReplicationOffsetCheckpoint, {{{"hw", 0}, 99}}).ok());
+    {
+        auto m = log_manager::open(config_for({a.path()}));
+        ASSERT_TRUE(m.ok()) << m.error().message;
+        EXPECT_EQ((*m)->get({"hw", 0})->high_watermark(), 3);
+        ASSERT_TRUE((*m)->shutdown().ok());
+    }
+    std::ofstream(a.path() / kReplicationOffsetCheckpoint, std::ios::trunc) << "garbage\n";
+    auto m = log_manager::open(config_for({a.path()}));
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    auto l = (*m)->get({"hw", 0});
+    ASSERT_NE(l, nullptr);
+    EXPECT_EQ(l->high_watermark(), 0);
+    EXPECT_EQ(l->log_end_offset(), 3);
+    EXPECT_EQ(l->load_report().segments_recovered, 0u) << "the high watermarks do not vouch for logs";
 }
 
 TEST(OffsetCheckpoint, RoundTripsAndRejectsMalformedFiles) {

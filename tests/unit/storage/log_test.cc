@@ -433,6 +433,7 @@ TEST_F(storage_log, SegmentFilesAreNamedWithTwentyDigitBaseOffsets) {
         for (const char* ext : {".index", ".log", ".timeindex"}) want.push_back(name.str() + ext);
     }
     EXPECT_EQ(want.front(), "00000000012345678901.index");
+    want.push_back(kLeaderEpochCheckpoint);
     EXPECT_EQ(list_dir(dir_), want);
 }
 
@@ -927,7 +928,9 @@ TEST_F(storage_log, TruncateBelowTheLogStartTruncatesFully) {
     EXPECT_EQ(l->log_start_offset(), 3);
     EXPECT_EQ(l->log_end_offset(), 3);
     EXPECT_EQ(l->segment_base_offsets(), (std::vector<int64_t>{3}));
-    EXPECT_EQ(list_dir(dir_), (std::vector<std::string>{"00000000000000000003.log"}));
+    EXPECT_EQ(list_dir(dir_),
+              (std::vector<std::string>{"00000000000000000003.log", kLeaderEpochCheckpoint}));
+    EXPECT_TRUE(l->epoch_entries().empty());
     EXPECT_EQ(l->read(3, kAll)->range.size, 0u);
     restart_at(3);
     append(*l, simple_records(2, kT0, "new"));
@@ -956,7 +959,9 @@ TEST_F(storage_log, TruncateFullyAndStartAtRestartsTheLogEmpty) {
     EXPECT_EQ(l->log_start_offset(), 1000);
     EXPECT_EQ(l->log_end_offset(), 1000);
     EXPECT_EQ(l->recovery_point(), 1000);
-    EXPECT_EQ(list_dir(dir_), (std::vector<std::string>{"00000000000000001000.log"}));
+    EXPECT_EQ(list_dir(dir_),
+              (std::vector<std::string>{"00000000000000001000.log", kLeaderEpochCheckpoint}));
+    EXPECT_TRUE(l->epoch_entries().empty());
     EXPECT_EQ(l->read(999, kAll).code(), errc::offset_out_of_range);
     EXPECT_EQ(l->read(1000, kAll)->range.size, 0u);
     restart_at(1000);
