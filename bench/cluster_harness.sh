@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # repo, build, build_it, keep, bench_name: set by the sourcing script
 # The cluster under test for bench/run_cluster_bench.sh and bench/run_replication_bench.sh,
 # sourced by them: builds what they need, makes a fresh temporary directory, starts one
 # ZooKeeper on a free 127.0.0.1 port and gives the functions that make clusters of three

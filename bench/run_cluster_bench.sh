@@ -46,7 +46,7 @@ done
 phase() { [[ ",$only," == *",$1,"* ]]; }
 out="${out:-$repo/bench/results/cluster-$(date +%Y-%m-%d).md}"
 
-bench_name=cluster-bench
+bench_name="cluster-bench"
 build_targets=""
 source "$repo/bench/cluster_harness.sh"   # ZooKeeper started; new_cluster, start_cluster, record ...
 

@@ -25,7 +25,7 @@
 # Environment: GREGOR_BUILD_DIR, the CMake build directory (default build; configured Release
 # and the tools built, as bin/quickstart.sh does, unless --no-build).
 # Needs java and the Debian package zookeeper (./bin/quickstart.sh installs them) and python3
-# (standard library only: bench/cluster_bench.py). Takes about 7 minutes.
+# (standard library only: bench/cluster_bench.py). Takes 5 to 7 minutes.
 set -euo pipefail
 export LC_ALL=C
 
@@ -62,7 +62,7 @@ done
 phase() { [[ ",$only," == *",$1,"* ]]; }
 out="${out:-$repo/bench/results/replication-$(date +%Y-%m-%d).md}"
 
-bench_name=replication-bench
+bench_name="replication-bench"
 build_targets="gregor-producer-perf-test gregor-verifiable-producer"
 source "$repo/bench/cluster_harness.sh"   # ZooKeeper started; new_cluster, start_cluster, record ...
 perf_tool="$build/admin-cli/gregor-producer-perf-test"
@@ -213,7 +213,9 @@ mkdir -p "$(dirname "$out")"
 {
     echo "# Replication figures, $(date '+%Y-%m-%d %H:%M')"
     echo
-    describe_run "bench/run_replication_bench.sh --reps $reps --records $records --rate $rate --runs $runs --short-runs $short_runs --only $only${settings[@]+$(printf ' --set %s' "${settings[@]}")}"
+    set_flags=""
+    for kv in ${settings[@]+"${settings[@]}"}; do set_flags+=" --set $kv"; done
+    describe_run "bench/run_replication_bench.sh --reps $reps --records $records --rate $rate --runs $runs --short-runs $short_runs --only $only$set_flags"
     echo "Load average (1 min) sampled around each measurement: $(sort -n "$load_samples" | awk '{ a[NR] = $1 } END { if (NR) printf "%s to %s, median %s", a[1], a[NR], a[int((NR + 1) / 2)]; else printf "none" }')."
     echo
     "${helper[@]}" report --results "$results" --rows "$work/rows.json"

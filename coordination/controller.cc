@@ -891,6 +891,25 @@ zk_status controller::on_reassign_change() {
     return advance_reassignments();
 }
 
+zk_multi_result controller::write_assignment(const std::string& topic, topic_entry& entry, replica_map next,
+                                             std::vector<std::pair<topic_partition, partition_state>>& states) {
+    std::vector<zk_op> ops{zk_op::set(zp::topic_path(topic),
+                                      zp::encode_topic_assignment({entry.id, next}), entry.zk_version)};
+    for (const auto& [tp, st] : states) {
+        ops.push_back(zk_op::set(zp::partition_state_path(tp.topic, tp.partition), zp::encode_partition_state(st),
+                                 st.zk_version));
+    }
+    auto r = fenced_multi(std::move(ops));
+    if (!r.ok()) return r;
+    entry.replicas = std::move(next);
+    entry.zk_version = r.results[0].stat.version;
+    for (size_t i = 0; i < states.size(); ++i) {
+        states[i].second.zk_version = r.results[i + 1].stat.version;
+        states_[states[i].first] = states[i].second;
+    }
+    return r;
+}
+
 zk_status controller::start_reassignments(const std::vector<topic_partition>& tps) {
     std::map<std::string, std::vector<topic_partition>> by_topic;
     for (const auto& tp : tps) by_topic[tp.topic].push_back(tp);
@@ -920,20 +939,8 @@ zk_status controller::start_reassignments(const std::vector<topic_partition>& tp
                 }
             }
             if (moved.empty()) break;
-            std::vector<zk_op> ops{zk_op::set(zp::topic_path(topic), zp::encode_topic_assignment({entry.id, next}),
-                                              entry.zk_version)};
-            for (const auto& [tp, st] : states) {
-                ops.push_back(zk_op::set(zp::partition_state_path(tp.topic, tp.partition), zp::encode_partition_state(st),
-                                         st.zk_version));
-            }
-            auto r = fenced_multi(std::move(ops));
+            auto r = write_assignment(topic, entry, std::move(next), states);
             if (r.ok()) {
-                entry.replicas = std::move(next);
-                entry.zk_version = r.results[0].stat.version;
-                for (size_t i = 0; i < states.size(); ++i) {
-                    states[i].second.zk_version = r.results[i + 1].stat.version;
-                    states_[states[i].first] = states[i].second;
-                }
                 started.insert(started.end(), moved.begin(), moved.end());
                 break;
             }
@@ -982,20 +989,9 @@ zk_status controller::advance_reassignments() {
                 states.emplace_back(tp, std::move(*done));
             }
             if (states.empty()) break;
-            std::vector<zk_op> ops{zk_op::set(zp::topic_path(topic), zp::encode_topic_assignment({entry.id, next}),
-                                              entry.zk_version)};
-            for (const auto& [tp, st] : states) {
-                ops.push_back(zk_op::set(zp::partition_state_path(tp.topic, tp.partition), zp::encode_partition_state(st),
-                                         st.zk_version));
-            }
-            auto r = fenced_multi(std::move(ops));
+            auto r = write_assignment(topic, entry, std::move(next), states);
             if (r.ok()) {
-                entry.replicas = std::move(next);
-                entry.zk_version = r.results[0].stat.version;
-                for (size_t i = 0; i < states.size(); ++i) {
-                    auto& [tp, st] = states[i];
-                    st.zk_version = r.results[i + 1].stat.version;
-                    states_[tp] = st;
+                for (const auto& [tp, st] : states) {
                     log()->info("Reassignment of {} to [{}] is complete: leader {}, ISR [{}], leader epoch {}",
                                 tp.dir_name(), join(reassigning_.at(tp)), st.leader, join(st.isr), st.leader_epoch);
                     for (const int32_t b : removed[tp]) leaving[b].push_back(tp);

@@ -175,6 +175,11 @@ private:
     status check_reassignment(const topic_partition& tp, const std::vector<int32_t>& target) const;
     // Writes target + leaving replicas with leader_epoch + 1 and tells the replicas.
     zk_status start_reassignments(const std::vector<topic_partition>& tps);
+    // One fenced multi: the topic's assignment becomes `next` and each of `states` is written
+    // (conditional on its version); on success the cache follows and `states` carry their new
+    // znode versions.
+    zk_multi_result write_assignment(const std::string& topic, topic_entry& entry, replica_map next,
+                                     std::vector<std::pair<topic_partition, partition_state>>& states);
     // Completes every reassignment whose target replicas are all in the ISR; drops those whose
     // topic went away.
     zk_status advance_reassignments();

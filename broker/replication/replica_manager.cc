@@ -30,6 +30,29 @@ struct gather : std::enable_shared_from_this<gather<Result>> {
     }
 };
 
+// Runs `step(result, partition)` on each entry's partition strand and gathers the results into
+// `done`; an entry whose partition is not hosted here is answered at once.
+template <typename Result, typename Entry, typename TpOf, typename Step>
+void fan_out(const replica_manager& rm, const std::vector<Entry>& entries, TpOf tp_of, Step step,
+             std::function<void(std::vector<Result>)> done) {
+    if (entries.empty()) return done({});
+    auto g = std::make_shared<gather<Result>>(entries.size(), std::move(done));
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const topic_partition& tp = tp_of(entries[i]);
+        g->results[i].tp = tp;
+        auto p = rm.get(tp);
+        if (!p) {
+            g->results[i].error = not_hosted(tp);
+            g->finish_one();
+            continue;
+        }
+        p->strand().post([g, i, p, step, e = entries[i]] {
+            step(g->results[i], *p, e);
+            g->finish_one();
+        });
+    }
+}
+
 }  // namespace
 
 struct delayed_fetch {
@@ -258,62 +281,42 @@ void replica_manager::wait_for_data(const std::shared_ptr<delayed_fetch>& f) {
 
 void replica_manager::list_offsets(std::vector<std::pair<topic_partition, int64_t>> entries,
                                    std::function<void(std::vector<list_offsets_result>)> done) {
-    if (entries.empty()) return done({});
-    auto g = std::make_shared<gather<list_offsets_result>>(entries.size(), std::move(done));
-    for (size_t i = 0; i < entries.size(); ++i) {
-        const auto [tp, ts] = entries[i];
-        g->results[i].tp = tp;
-        auto p = get(tp);
-        if (!p) {
-            g->results[i].error = not_hosted(tp);
-            g->finish_one();
-            continue;
-        }
-        p->strand().post([g, i, p, ts] {
-            auto& out = g->results[i];
-            if (!p->is_leader()) {
-                out.error = {errc::not_leader_or_follower, "broker is not the leader of " + p->id().dir_name()};
+    fan_out<list_offsets_result>(
+        *this, entries, [](const auto& e) -> const topic_partition& { return e.first; },
+        [](list_offsets_result& out, partition& p, const std::pair<topic_partition, int64_t>& e) {
+            const int64_t ts = e.second;
+            if (!p.is_leader()) {
+                out.error = {errc::not_leader_or_follower, "broker is not the leader of " + p.id().dir_name()};
             } else if (ts == -2) {
-                out.offset = p->log()->log_start_offset();
+                out.offset = p.log()->log_start_offset();
             } else if (ts == -1) {
-                out.offset = p->high_watermark();
+                out.offset = p.high_watermark();
             } else {
-                auto r = p->log()->offset_for_timestamp(ts);
+                auto r = p.log()->offset_for_timestamp(ts);
                 if (!r) {
                     out.error = r.error();
-                } else if (*r && (*r)->offset < p->high_watermark()) {
+                } else if (*r && (*r)->offset < p.high_watermark()) {
                     out.timestamp = (*r)->timestamp;
                     out.offset = (*r)->offset;
                 }
             }
-            g->finish_one();
-        });
-    }
+        },
+        std::move(done));
 }
 
 void replica_manager::offsets_for_leader_epoch(std::vector<epoch_entry> entries,
                                                std::function<void(std::vector<epoch_result>)> done) {
-    if (entries.empty()) return done({});
-    auto g = std::make_shared<gather<epoch_result>>(entries.size(), std::move(done));
-    for (size_t i = 0; i < entries.size(); ++i) {
-        const auto e = entries[i];
-        g->results[i].tp = e.tp;
-        auto p = get(e.tp);
-        if (!p) {
-            g->results[i].error = not_hosted(e.tp);
-            g->finish_one();
-            continue;
-        }
-        p->strand().post([g, i, p, e] {
-            auto r = p->end_offset_for_epoch(e.current_leader_epoch, e.leader_epoch);
+    fan_out<epoch_result>(
+        *this, entries, [](const epoch_entry& e) -> const topic_partition& { return e.tp; },
+        [](epoch_result& out, partition& p, const epoch_entry& e) {
+            auto r = p.end_offset_for_epoch(e.current_leader_epoch, e.leader_epoch);
             if (r) {
-                g->results[i].end = *r;
+                out.end = *r;
             } else {
-                g->results[i].error = r.error();
+                out.error = r.error();
             }
-            g->finish_one();
-        });
-    }
+        },
+        std::move(done));
 }
 
 void replica_manager::start_retention(int64_t interval_ms) { retention_pass(interval_ms); }
