@@ -3,7 +3,7 @@
 #   ./bin/quickstart.sh        installs what is missing (apt-get), builds (Release, -j2), starts
 #                              ZooKeeper (127.0.0.1:2181) and three brokers (ids 1-3 on
 #                              127.0.0.1:9092-9094, config/server-1..3.properties), creates the
-#                              topic test-events with 3 partitions, shows the brokers and the
+#                              topic test-events with 3 partitions (replication factor 3), shows the brokers and the
 #                              partitions' leaders, sends a record through it and reads it back.
 #                              The cluster keeps running afterwards.
 #   ./bin/quickstart.sh stop   stops everything it started (by PID).
@@ -73,10 +73,9 @@ echo "== the cluster"
 bin/gregor-cluster.sh --bootstrap-server "$bootstrap"
 
 echo "== creating topic test-events"
-# Replication factor 1 until replication between brokers lands; each partition lives on one
-# broker, spread over the three.
+# Every partition on all three brokers; a write is acknowledged once two of them have it.
 bin/gregor-topics.sh --bootstrap-server "$bootstrap" --create --if-not-exists --topic test-events \
-    --partitions 3 --replication-factor 1
+    --partitions 3 --replication-factor 3 --config min.insync.replicas=2
 # A test-events that ZooKeeper kept from an earlier run on other broker ids (the one-broker
 # quickstart used id 0) has partitions on brokers that never come back, and cannot even be
 # deleted (deletion waits for them).
@@ -95,7 +94,8 @@ bin/gregor-topics.sh --bootstrap-server "$bootstrap" --describe --topic test-eve
 
 record="hello from the quickstart at $(date +%H:%M:%S)"
 echo "== producing: $record"
-echo "$record" | bin/gregor-console-producer.sh --bootstrap-server "$bootstrap" --topic test-events
+echo "$record" | bin/gregor-console-producer.sh --bootstrap-server "$bootstrap" --topic test-events \
+    --producer-property acks=all
 echo "== consuming test-events from the beginning"
 # It reads until 5 s pass without a record; the consumer then reports its timeout on stderr as
 # Kafka's does, which is only news when the record did not come back.
