@@ -264,7 +264,7 @@ void replica_manager::read_all(const std::shared_ptr<delayed_fetch>& f, bool fir
 }
 
 void replica_manager::wait_for_data(const std::shared_ptr<delayed_fetch>& f) {
-    // Woken by the next append to any of the partitions, or by the deadline; whichever comes
+    // Woken by new data in any of the partitions (partition::on_new_data), or by the deadline; whichever comes
     // first answers (`completed`), and the waiters of the others expire with `f`.
     auto again = [this, weak = std::weak_ptr<delayed_fetch>(f)] {
         if (auto live = weak.lock()) read_all(live, false);

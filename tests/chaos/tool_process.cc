@@ -88,21 +88,7 @@ std::string tool_process::error_output() const {
     return ss.str();
 }
 
-bool tool_process::running() {
-    if (pid_ <= 0) return false;
-    int st = 0;
-    const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-        exit_code_ = test_support::exit_code_of(st);
-        pid_ = -1;
-        return false;
-    }
-    if (r < 0 && errno == ECHILD) {
-        pid_ = -1;
-        return false;
-    }
-    return true;
-}
+bool tool_process::running() { return test_support::child_running(pid_, exit_code_); }
 
 std::optional<int> tool_process::wait_exit(std::chrono::milliseconds timeout) {
     const auto deadline = clock_type::now() + timeout;

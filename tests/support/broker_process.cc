@@ -207,21 +207,23 @@ void broker_process::wait_ready(ready_level level, std::chrono::milliseconds tim
     }
 }
 
-bool broker_process::running() {
-    if (pid_ <= 0) return false;
+bool child_running(pid_t& pid, int& exit_code) {
+    if (pid <= 0) return false;
     int st = 0;
-    const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-        last_exit_ = exit_code_of(st);
-        pid_ = -1;
+    const pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+        exit_code = exit_code_of(st);
+        pid = -1;
         return false;
     }
     if (r < 0 && errno == ECHILD) {
-        pid_ = -1;
+        pid = -1;
         return false;
     }
     return true;
 }
+
+bool broker_process::running() { return child_running(pid_, last_exit_); }
 
 std::optional<int> broker_process::wait_exit(std::chrono::milliseconds timeout) {
     const auto deadline = clock::now() + timeout;

@@ -114,4 +114,8 @@ private:
 // Decodes a waitpid status: the exit code, or 128 + signal.
 int exit_code_of(int wait_status);
 
+// Whether child `pid` still runs, reaping it if it has ended: then `pid` becomes -1 and
+// `exit_code` its exit code (as exit_code_of). A pid of -1 is not running.
+bool child_running(pid_t& pid, int& exit_code);
+
 }  // namespace gregor::test_support
